@@ -1,0 +1,42 @@
+# crmlab: two commands.
+#   make lab   set up .venv (if missing or pyproject.toml changed) and start JupyterLab on the course
+#   make test  the same set-up, then every test: unit tests, course notebooks, solution
+#              notebooks (nbval) and the student-version sync check
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.crmlab-installed
+EXTRAS ?= dev,spark,realdata
+NBVAL  := --nbval-current-env --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+JOBS   ?= 2
+
+.PHONY: setup lab test test-unit test-notebooks test-exercises release clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
+
+test: setup test-unit test-notebooks test-exercises
+	$(BIN)/crmlab release --check
+
+test-unit: setup
+	$(BIN)/python -m pytest tests -n $(JOBS) -p no:cacheprovider
+
+test-notebooks: setup
+	$(BIN)/python -m pytest --nbval $(NBVAL) -n $(JOBS) --dist loadscope notebooks
+
+test-exercises: setup
+	$(BIN)/python -m pytest --nbval-lax $(NBVAL) -n $(JOBS) --dist loadscope exercises/solutions
+
+release: setup
+	$(BIN)/crmlab release
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,35 @@
+"""crmlab: Customer Relationship Management (客户关系管理) analytics for teaching and research.
+
+>>> import crmlab as crm
+>>> data = crm.load_retail()          # the simulated company shipped with the course
+>>> data.transactions.shape[1] > 0
+True
+
+Submodules are imported on first use (``crm.segmentation``, ``crm.clv``, ...).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "validation", "datasets", "synth", "features", "segmentation", "lifecycle",
+    "satisfaction", "loyalty", "clv", "churn", "survival", "uplift", "recommend",
+    "journey", "privacy", "monitoring", "plot", "check", "course", "engines", "cli",
+)
+
+__all__ = ["CRMData", "load_retail", "load_cdnow", "load_donations", *_SUBMODULES]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"crmlab.{name}")
+    if name in {"CRMData", "load_retail", "load_cdnow", "load_donations"}:
+        return getattr(importlib.import_module("crmlab.datasets"), name)
+    raise AttributeError(f"module 'crmlab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__ + ["__version__"])

@@ -1,0 +1,27 @@
+"""Plotting helpers: each takes ``data`` and column names (or fitted results) and
+``ax=None``, draws with matplotlib/seaborn and returns the Axes.
+
+The helpers live in one small module per topic (``crmlab/plot/<topic>.py``); every
+name in a module's ``__all__`` is re-exported here, so ``crm.plot.lorenz_curve(...)``
+works whatever module defines it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+__all__: list[str] = []
+
+
+def _export_topic_modules() -> None:
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for name in getattr(module, "__all__", ()):
+            globals()[name] = getattr(module, name)
+            __all__.append(name)
+
+
+_export_topic_modules()

@@ -1,0 +1,13 @@
+"""The simulated company (模拟公司): a generator whose tables share one latent story.
+
+>>> import crmlab as crm
+>>> data = crm.synth.generate(n_customers=300, seed=42)
+>>> data.truth["segment"].nunique() <= len(data.config.segments)
+True
+"""
+
+from crmlab.synth.config import CATEGORIES, COMPLEMENTS, Segment, SimulationConfig
+from crmlab.synth.generator import generate
+from crmlab.synth.schema import TABLES
+
+__all__ = ["generate", "SimulationConfig", "Segment", "TABLES", "CATEGORIES", "COMPLEMENTS"]

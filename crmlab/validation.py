@@ -1,0 +1,350 @@
+"""Input checks shared by every public crmlab function.
+
+Each check raises ``ValueError`` or ``TypeError`` with a message that names the
+offending column or value and says how to fix it. None of them modifies its input:
+functions that need to convert (parse dates, cast numbers) return a new object.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from crmlab.validation import check_frame
+>>> tx = pd.DataFrame({"customer_id": [1, 2], "date": ["2024-01-03", "2024-02-01"],
+...                    "amount": [10.0, 5.5]})
+>>> clean = check_frame(tx, required=["customer_id", "date", "amount"],
+...                     dates=["date"], numeric=["amount"], name="transactions")
+>>> str(clean["date"].dtype)
+'datetime64[us]'
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "check_frame",
+    "require_columns",
+    "check_dates",
+    "check_numeric",
+    "check_no_missing",
+    "check_nonnegative",
+    "check_unique",
+    "check_not_after",
+    "check_timestamp",
+    "check_array",
+    "check_same_length",
+    "check_positive_int",
+    "check_fraction",
+    "check_in_range",
+    "check_choice",
+    "check_is_fitted",
+    "NotFittedError",
+]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when a model is used before ``fit``."""
+
+
+def _close(name: str, options: Iterable[str]) -> str:
+    matches = difflib.get_close_matches(str(name), [str(o) for o in options], n=3, cutoff=0.5)
+    lowered = [str(o) for o in options if str(o).lower() == str(name).lower()]
+    matches = list(dict.fromkeys(lowered + matches))
+    return f" Did you mean {', '.join(repr(m) for m in matches)}?" if matches else ""
+
+
+def _require_frame(df, name: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(
+            f"{name} must be a pandas DataFrame, got {type(df).__name__}. "
+            f"Build one with pd.DataFrame(...) or read it with pd.read_csv(...)."
+        )
+
+
+def require_columns(df: pd.DataFrame, columns: Iterable[str], *, name: str = "data") -> None:
+    """Raise ``ValueError`` when any of ``columns`` is missing from ``df``.
+
+    The message lists the columns that exist and suggests close names.
+
+    >>> require_columns(pd.DataFrame({"customer_id": [1]}), ["customer_id"])
+    """
+    _require_frame(df, name)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        col = missing[0]
+        raise ValueError(
+            f"{name} has no column {col!r}.{_close(col, df.columns)} "
+            f"Columns present: {list(map(str, df.columns))}. "
+            f"Rename your column or pass its name with the matching *_col argument."
+        )
+
+
+def check_dates(df: pd.DataFrame, columns: Iterable[str], *, name: str = "data") -> pd.DataFrame:
+    """Return a copy of ``df`` with ``columns`` parsed as datetimes.
+
+    Strings and datetimes are accepted; values that cannot be parsed raise a
+    ``ValueError`` naming the column and the first bad value.
+    """
+    out = df.copy()
+    for col in columns:
+        s = out[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            if getattr(s.dt, "tz", None) is not None:
+                out[col] = s.dt.tz_localize(None)
+            continue
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            raise TypeError(
+                f"{name} column {col!r} holds numbers ({s.dtype}), not dates. "
+                f"Convert it first, e.g. pd.to_datetime({name}[{col!r}], unit='D', origin=...)."
+            )
+        parsed = pd.to_datetime(s, errors="coerce")
+        bad = s.notna() & parsed.isna()
+        if bad.any():
+            example = s[bad].iloc[0]
+            raise ValueError(
+                f"{name} column {col!r} has {int(bad.sum())} value(s) that are not dates, "
+                f"e.g. {example!r}. Fix or drop those rows, or pass format=... to pd.to_datetime yourself."
+            )
+        out[col] = parsed
+    return out
+
+
+def check_numeric(df: pd.DataFrame, columns: Iterable[str], *, name: str = "data") -> None:
+    """Raise ``TypeError`` when a column is not numeric (strings such as ``"12,50"``)."""
+    for col in columns:
+        s = df[col]
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            example = s.dropna().iloc[0] if s.notna().any() else None
+            raise TypeError(
+                f"{name} column {col!r} must be numeric, got dtype {s.dtype} (e.g. {example!r}). "
+                f"Convert it with pd.to_numeric({name}[{col!r}]) after removing currency signs "
+                f"or thousands separators."
+            )
+        values = s.to_numpy(dtype=float, na_value=np.nan)
+        if np.isinf(values).any():
+            raise ValueError(f"{name} column {col!r} contains infinite values; remove or fix them.")
+
+
+def check_no_missing(df: pd.DataFrame, columns: Iterable[str], *, name: str = "data") -> None:
+    """Raise ``ValueError`` when ``columns`` contain missing values."""
+    for col in columns:
+        n = int(df[col].isna().sum())
+        if n:
+            first = df.index[df[col].isna()][0]
+            raise ValueError(
+                f"{name} column {col!r} has {n} missing value(s) (first at index {first!r}). "
+                f"Drop those rows or fill them before calling this function; crmlab does not "
+                f"drop rows silently."
+            )
+
+
+def check_nonnegative(df: pd.DataFrame, columns: Iterable[str], *, name: str = "data") -> None:
+    """Raise ``ValueError`` for negative values (refunds, returns)."""
+    for col in columns:
+        neg = df[col] < 0
+        if neg.any():
+            raise ValueError(
+                f"{name} column {col!r} has {int(neg.sum())} negative value(s) "
+                f"(e.g. {df.loc[neg, col].iloc[0]!r}). Negative amounts are usually refunds: "
+                f"net them against the original purchase, or drop them explicitly, before "
+                f"computing customer summaries."
+            )
+
+
+def check_unique(df: pd.DataFrame, columns: str | Sequence[str], *, name: str = "data") -> None:
+    """Raise ``ValueError`` when the key ``columns`` is duplicated."""
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    dup = df.duplicated(subset=cols, keep=False)
+    if dup.any():
+        example = df.loc[dup, cols].iloc[0].tolist()
+        raise ValueError(
+            f"{name} has {int(dup.sum())} rows with a duplicated key {cols} (e.g. {example}). "
+            f"Each key must appear once: deduplicate with drop_duplicates({cols!r}) or "
+            f"aggregate the duplicates first."
+        )
+
+
+def check_timestamp(value, *, name: str = "observation_end") -> pd.Timestamp:
+    """Parse ``value`` as a single timestamp or raise an error naming ``name``."""
+    if value is None:
+        raise ValueError(f"{name} is required: pass a date such as {name}='2024-12-31'.")
+    if isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, Real) and not isinstance(value, np.datetime64)
+    ):
+        raise TypeError(f"{name} must be a date (string, datetime or Timestamp), got {value!r}.")
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name}={value!r} is not a date; use ISO format like '2024-12-31'.") from exc
+    if pd.isna(ts):
+        raise ValueError(f"{name} is missing (NaT); pass a date such as '2024-12-31'.")
+    return ts.tz_localize(None) if ts.tzinfo is not None else ts
+
+
+def check_not_after(
+    df: pd.DataFrame, column: str, limit: pd.Timestamp, *, name: str = "data", limit_name: str = "observation_end"
+) -> None:
+    """Raise ``ValueError`` when events in ``column`` fall after ``limit``."""
+    late = df[column] > limit
+    if late.any():
+        raise ValueError(
+            f"{name} has {int(late.sum())} event(s) in {column!r} after {limit_name}={limit.date()} "
+            f"(latest {df.loc[late, column].max()}). Filter them out first "
+            f"({name}[{name}[{column!r}] <= {limit_name}]) or move {limit_name} later."
+        )
+
+
+def check_frame(
+    df: pd.DataFrame,
+    *,
+    required: Iterable[str] = (),
+    dates: Iterable[str] = (),
+    numeric: Iterable[str] = (),
+    not_missing: Iterable[str] = (),
+    nonnegative: Iterable[str] = (),
+    unique: str | Sequence[str] | None = None,
+    not_after: tuple[str, pd.Timestamp] | None = None,
+    allow_empty: bool = False,
+    name: str = "data",
+) -> pd.DataFrame:
+    """Validate a DataFrame input and return a checked copy with dates parsed.
+
+    Parameters
+    ----------
+    required : columns that must exist.
+    dates : columns parsed to ``datetime64``.
+    numeric : columns that must be numeric.
+    not_missing : columns that must have no missing values (ids, dates, amounts).
+    nonnegative : numeric columns that must be ``>= 0``.
+    unique : column(s) forming a key that must not repeat.
+    not_after : ``(column, timestamp)``; no event may fall after the timestamp.
+    allow_empty : accept a frame with no rows.
+    name : what to call the frame in error messages (e.g. ``"transactions"``).
+    """
+    _require_frame(df, name)
+    dates, numeric, not_missing, nonnegative = map(list, (dates, numeric, not_missing, nonnegative))
+    required = list(dict.fromkeys([*required, *dates, *numeric, *not_missing, *nonnegative]))
+    require_columns(df, required, name=name)
+    if not allow_empty and len(df) == 0:
+        raise ValueError(f"{name} is empty: it has columns but no rows. Pass at least one row.")
+    check_no_missing(df, not_missing, name=name)
+    out = check_dates(df, dates, name=name) if dates else df.copy()
+    check_numeric(out, numeric, name=name)
+    check_nonnegative(out, nonnegative, name=name)
+    if unique is not None:
+        check_unique(out, unique, name=name)
+    if not_after is not None:
+        check_not_after(out, not_after[0], check_timestamp(not_after[1]), name=name)
+    return out
+
+
+def check_array(
+    values,
+    *,
+    name: str = "values",
+    allow_nan: bool = False,
+    min_size: int = 1,
+    dtype=float,
+) -> np.ndarray:
+    """Return ``values`` as a 1-D float array, rejecting strings, NaN and empty input.
+
+    >>> check_array([1, 2, 3]).tolist()
+    [1.0, 2.0, 3.0]
+    """
+    if isinstance(values, (pd.DataFrame,)):
+        raise TypeError(f"{name} must be one-dimensional (a list, array or Series), got a DataFrame; pick one column.")
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of numbers, got a string {values!r}.")
+    arr = np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values, dtype=object)
+    if arr.ndim != 1:
+        if arr.ndim == 0:
+            raise TypeError(f"{name} must be a sequence of numbers, got a single value {values!r}.")
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}; flatten it or pick one column.")
+    try:
+        out = pd.to_numeric(pd.Series(arr), errors="raise").to_numpy(dtype=dtype, na_value=np.nan)
+    except (ValueError, TypeError) as exc:
+        bad = next((v for v in arr if not _is_number(v)), None)
+        raise TypeError(f"{name} must be numeric; found {bad!r}. Convert with pd.to_numeric first.") from exc
+    if any(isinstance(v, (bool, np.bool_)) for v in arr[:1000]) and dtype is float:
+        out = out.astype(float)
+    if out.size < min_size:
+        raise ValueError(f"{name} is empty: pass at least {min_size} value(s).")
+    if not allow_nan and np.isnan(out).any():
+        raise ValueError(
+            f"{name} has {int(np.isnan(out).sum())} missing value(s); drop them first "
+            f"(crmlab does not drop values silently)."
+        )
+    if np.isinf(out).any():
+        raise ValueError(f"{name} contains infinite values; remove them first.")
+    return out
+
+
+def _is_number(v) -> bool:
+    if v is None:
+        return True
+    try:
+        float(v)
+        return not isinstance(v, (str, bytes))
+    except (TypeError, ValueError):
+        return False
+
+
+def check_same_length(**arrays) -> int:
+    """Raise ``ValueError`` unless all keyword arrays have the same length; return it."""
+    lengths = {k: len(v) for k, v in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        desc = ", ".join(f"{k} has {n}" for k, n in lengths.items())
+        raise ValueError(f"Inputs must have the same length: {desc}. Align them on the customer id first.")
+    return next(iter(lengths.values()), 0)
+
+
+def check_positive_int(value, *, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as ``int`` if it is an integer ``>= minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+    return int(value)
+
+
+def check_fraction(value, *, name: str, inclusive: bool = False) -> float:
+    """Return ``value`` as float if it lies in (0, 1) (or [0, 1] with ``inclusive``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a number between 0 and 1, got {value!r}.")
+    ok = 0 <= value <= 1 if inclusive else 0 < value < 1
+    if not ok:
+        bounds = "[0, 1]" if inclusive else "(0, 1)"
+        raise ValueError(f"{name} must lie in {bounds}, got {value}. Give rates as fractions (5% -> 0.05).")
+    return float(value)
+
+
+def check_in_range(values: np.ndarray, *, low: float, high: float, name: str = "values") -> None:
+    """Raise ``ValueError`` when any value lies outside ``[low, high]``."""
+    arr = np.asarray(values, dtype=float)
+    bad = (arr < low) | (arr > high)
+    if bad.any():
+        raise ValueError(
+            f"{name} must lie in [{low:g}, {high:g}]; {int(bad.sum())} value(s) do not "
+            f"(e.g. {arr[bad][0]:g}). Check the scale you passed."
+        )
+
+
+def check_choice(value, choices: Iterable, *, name: str):
+    """Return ``value`` if it is one of ``choices``, else raise ``ValueError``."""
+    choices = list(choices)
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not allowed; choose one of {choices}.{_close(value, map(str, choices))}")
+    return value
+
+
+def check_is_fitted(estimator, attributes: str | Sequence[str] = "params_") -> None:
+    """Raise :class:`NotFittedError` unless ``estimator`` has the fitted ``attributes``."""
+    attrs = [attributes] if isinstance(attributes, str) else list(attributes)
+    if not all(getattr(estimator, a, None) is not None for a in attrs):
+        raise NotFittedError(
+            f"This {type(estimator).__name__} is not fitted yet. Call .fit(...) with your data first."
+        )
