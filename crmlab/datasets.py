@@ -42,6 +42,8 @@ class CRMData:
         The last moment covered by the data; nothing happens after it.
     config : SimulationConfig or None
         The ground-truth parameters the data was generated with.
+    start : pandas.Timestamp or None
+        The first day of the observation window (``observation_start``).
     """
 
     customers: pd.DataFrame
@@ -55,6 +57,7 @@ class CRMData:
     truth: pd.DataFrame
     observation_end: pd.Timestamp
     config: object | None = field(default=None)
+    start: pd.Timestamp | None = field(default=None)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -63,6 +66,9 @@ class CRMData:
 
     @property
     def observation_start(self) -> pd.Timestamp:
+        """The first moment covered by the data (the window start, or the first signup)."""
+        if self.start is not None:
+            return self.start
         return pd.Timestamp(self.customers["signup_date"].min()).normalize()
 
     def __repr__(self) -> str:
@@ -83,7 +89,8 @@ class CRMData:
                 df.to_csv(directory / f"{name}.csv", index=False, date_format="%Y-%m-%d %H:%M:%S")
             else:
                 df.to_parquet(directory / f"{name}.parquet", index=False)
-        meta = {"observation_end": str(self.observation_end), "format": format}
+        meta = {"observation_start": str(self.observation_start), "observation_end": str(self.observation_end),
+                "format": format}
         if self.config is not None:
             meta["config"] = asdict(self.config)
         (directory / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
@@ -109,8 +116,7 @@ def _load_from(directory, meta: dict) -> CRMData:
         path = directory / f"{name}.{fmt}"
         if fmt == "csv":
             with path.open("rb") as fh:
-                df = pd.read_csv(fh, dtype={c: "str" for c, (t, _, _) in columns.items() if t == "str"},
-                                 float_precision="round_trip")
+                df = pd.read_csv(fh, dtype={c: "str" for c, (t, _, _) in columns.items() if t == "str"})
         else:
             with path.open("rb") as fh:
                 df = pd.read_parquet(fh)
@@ -120,7 +126,8 @@ def _load_from(directory, meta: dict) -> CRMData:
         from crmlab.synth.config import SimulationConfig
 
         config = SimulationConfig.from_dict(meta["config"])
-    return CRMData(**tables, observation_end=pd.Timestamp(meta["observation_end"]), config=config)
+    start = pd.Timestamp(meta["observation_start"]) if "observation_start" in meta else None
+    return CRMData(**tables, observation_end=pd.Timestamp(meta["observation_end"]), config=config, start=start)
 
 
 def _apply_schema(df: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -167,7 +174,8 @@ def load_retail() -> CRMData:
     Returns a fresh copy each call, so changing it never changes the next load.
     """
     data = _load_retail_cached()
-    return CRMData(**{k: v.copy() for k, v in data.tables.items()}, observation_end=data.observation_end, config=data.config)
+    return CRMData(**{k: v.copy() for k, v in data.tables.items()}, observation_end=data.observation_end,
+                   config=data.config, start=data.start)
 
 
 def _lifetimes_file(name: str):

@@ -126,7 +126,7 @@ def generate(
     tables = sim.run(start_ts.normalize())
     for name, df in tables.items():
         assert list(df.columns) == list(TABLES[name]), (name, list(df.columns))
-    return CRMData(**tables, observation_end=obs_end, config=config)
+    return CRMData(**tables, observation_end=obs_end, config=config, start=start_ts.normalize())
 
 
 class _Simulation:
