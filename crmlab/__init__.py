@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "validation", "datasets", "synth", "features", "segmentation", "lifecycle",
-    "satisfaction", "loyalty", "clv", "churn", "survival", "uplift", "recommend",
+    "profile", "satisfaction", "loyalty", "clv", "churn", "survival", "uplift", "recommend",
     "journey", "privacy", "monitoring", "plot", "check", "course", "engines", "cli",
 )
 

@@ -218,3 +218,14 @@ def test_config_validation_and_overrides():
     d = crm.synth.generate(n_customers=500, seed=1, complaint_prob=0.0)
     assert (d.interactions["type"] == "inquiry").all()
     assert d.config.complaint_prob == 0.0
+
+
+def test_bgnbd_summary_recovers_its_parameters_with_lifetimes():
+    s = crm.synth.bgnbd_summary(50000, r=0.8, alpha=6.0, a=0.6, b=3.0, T=104, seed=2)
+    assert ((s["recency"] >= 0) & (s["recency"] <= s["T"])).all()
+    assert ((s["frequency"] == 0) == (s["recency"] == 0)).all()
+    bg = BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"])
+    for name, true in {"r": 0.8, "alpha": 6.0, "a": 0.6, "b": 3.0}.items():
+        assert bg.params_[name] == pytest.approx(true, rel=0.1), name
+    with pytest.raises(ValueError, match="alpha must be a positive number"):
+        crm.synth.bgnbd_summary(10, r=1, alpha=-1, a=1, b=1)

@@ -6,8 +6,9 @@
 True
 """
 
+from crmlab.synth.btyd import bgnbd_summary
 from crmlab.synth.config import CATEGORIES, COMPLEMENTS, Segment, SimulationConfig
 from crmlab.synth.generator import generate
 from crmlab.synth.schema import TABLES
 
-__all__ = ["generate", "SimulationConfig", "Segment", "TABLES", "CATEGORIES", "COMPLEMENTS"]
+__all__ = ["generate", "bgnbd_summary", "SimulationConfig", "Segment", "TABLES", "CATEGORIES", "COMPLEMENTS"]
