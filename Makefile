@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.crmlab-installed
 EXTRAS ?= dev,spark,realdata
-NBVAL  := --nbval-current-env --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+NBVAL  := --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 JOBS   ?= 2
 
 .PHONY: setup lab test test-unit test-notebooks test-exercises release clean

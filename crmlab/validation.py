@@ -50,6 +50,11 @@ class NotFittedError(ValueError, AttributeError):
     """Raised when a model is used before ``fit``."""
 
 
+def _py(value):
+    """A numpy scalar as the plain Python value, so messages read 12.5 rather than np.float64(12.5)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _close(name: str, options: Iterable[str]) -> str:
     matches = difflib.get_close_matches(str(name), [str(o) for o in options], n=3, cutoff=0.5)
     lowered = [str(o) for o in options if str(o).lower() == str(name).lower()]
@@ -104,7 +109,7 @@ def check_dates(df: pd.DataFrame, columns: Iterable[str], *, name: str = "data")
         parsed = pd.to_datetime(s, errors="coerce")
         bad = s.notna() & parsed.isna()
         if bad.any():
-            example = s[bad].iloc[0]
+            example = _py(s[bad].iloc[0])
             raise ValueError(
                 f"{name} column {col!r} has {int(bad.sum())} value(s) that are not dates, "
                 f"e.g. {example!r}. Fix or drop those rows, or pass format=... to pd.to_datetime yourself."
@@ -118,7 +123,7 @@ def check_numeric(df: pd.DataFrame, columns: Iterable[str], *, name: str = "data
     for col in columns:
         s = df[col]
         if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
-            example = s.dropna().iloc[0] if s.notna().any() else None
+            example = _py(s.dropna().iloc[0]) if s.notna().any() else None
             raise TypeError(
                 f"{name} column {col!r} must be numeric, got dtype {s.dtype} (e.g. {example!r}). "
                 f"Convert it with pd.to_numeric({name}[{col!r}]) after removing currency signs "
@@ -149,7 +154,7 @@ def check_nonnegative(df: pd.DataFrame, columns: Iterable[str], *, name: str = "
         if neg.any():
             raise ValueError(
                 f"{name} column {col!r} has {int(neg.sum())} negative value(s) "
-                f"(e.g. {df.loc[neg, col].iloc[0]!r}). Negative amounts are usually refunds: "
+                f"(e.g. {_py(df.loc[neg, col].iloc[0])!r}). Negative amounts are usually refunds: "
                 f"net them against the original purchase, or drop them explicitly, before "
                 f"computing customer summaries."
             )
@@ -160,7 +165,7 @@ def check_unique(df: pd.DataFrame, columns: str | Sequence[str], *, name: str = 
     cols = [columns] if isinstance(columns, str) else list(columns)
     dup = df.duplicated(subset=cols, keep=False)
     if dup.any():
-        example = df.loc[dup, cols].iloc[0].tolist()
+        example = [_py(v) for v in df.loc[dup, cols].iloc[0].tolist()]
         raise ValueError(
             f"{name} has {int(dup.sum())} rows with a duplicated key {cols} (e.g. {example}). "
             f"Each key must appear once: deduplicate with drop_duplicates({cols!r}) or "
@@ -267,7 +272,7 @@ def check_array(
     try:
         out = pd.to_numeric(pd.Series(arr), errors="raise").to_numpy(dtype=dtype, na_value=np.nan)
     except (ValueError, TypeError) as exc:
-        bad = next((v for v in arr if not _is_number(v)), None)
+        bad = _py(next((v for v in arr if not _is_number(v)), None))
         raise TypeError(f"{name} must be numeric; found {bad!r}. Convert with pd.to_numeric first.") from exc
     if any(isinstance(v, (bool, np.bool_)) for v in arr[:1000]) and dtype is float:
         out = out.astype(float)
