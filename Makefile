@@ -9,6 +9,8 @@ STAMP  := $(VENV)/.crmlab-installed
 EXTRAS ?= dev,spark,realdata
 NBVAL  := --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 JOBS   ?= 2
+# plots must render inline in the kernels, as they do for students
+unexport MPLBACKEND
 
 .PHONY: setup lab test test-unit test-notebooks test-exercises release clean
 
