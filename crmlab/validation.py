@@ -289,11 +289,12 @@ def check_array(
 
 
 def _is_number(v) -> bool:
+    """True for what pd.to_numeric accepts: numbers, numeric strings and missing values."""
     if v is None:
         return True
     try:
         float(v)
-        return not isinstance(v, (str, bytes))
+        return True
     except (TypeError, ValueError):
         return False
 
