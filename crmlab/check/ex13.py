@@ -1,0 +1,96 @@
+"""Checks for ``exercises/solutions/13_customer_journey.ipynb`` (客户旅程, 全渠道, 关键时刻 MOT).
+
+Each check recomputes the expected answer from ``data`` with :mod:`crmlab.journey`.
+"""
+
+from __future__ import annotations
+
+from crmlab import journey
+from crmlab.check.compare import (
+    assert_frame_matches,
+    assert_scalar_close,
+    passed,
+    resolve_data,
+)
+
+__all__ = [
+    "channel_funnel",
+    "cart_abandonment_rate",
+    "converting_paths",
+    "multichannel_comparison",
+    "unresolved_complaint_effect",
+    "repurchase_effect",
+]
+
+
+def channel_funnel(answer, data=None) -> None:
+    """Funnel (visit, browse, cart, purchase) per channel: sessions and conversions."""
+    data = resolve_data(data)
+    expected = journey.funnel(data.touchpoints, by="channel")[
+        ["channel", "step", "sessions", "step_conversion", "overall_conversion"]]
+    assert_frame_matches(answer, expected, key=["channel", "step"], what="your funnel",
+                         hint="crm.journey.funnel(data.touchpoints, by='channel'); a session counts at a step "
+                              "only if it also reached every earlier step.")
+    passed("channel_funnel")
+
+
+def cart_abandonment_rate(answer, data=None) -> None:
+    """Share of sessions that reached the cart (after visit and browse) but did not purchase."""
+    data = resolve_data(data)
+    f = journey.funnel(data.touchpoints).set_index("step")
+    expected = float(1 - f.loc["purchase", "sessions"] / f.loc["cart", "sessions"])
+    assert_scalar_close(answer, expected, what="your cart abandonment rate",
+                        hint="Divide the sessions that reach the cart but not the purchase by all sessions that "
+                             "reach the cart (1 - step conversion of the purchase step); a fraction, not a %.")
+    passed("cart_abandonment_rate")
+
+
+def converting_paths(answer, data=None) -> None:
+    """The 3 most common paths to purchase with ``sessions``, ``share`` and ``median_minutes``."""
+    data = resolve_data(data)
+    expected = journey.top_paths(data.touchpoints, n=3)[["path", "sessions", "share", "median_minutes"]]
+    assert_frame_matches(answer, expected, key="path", what="your paths table",
+                         hint="crm.journey.top_paths(data.touchpoints, n=3): sessions are cut at their first "
+                              "purchase, and the time runs from the first event to the purchase.")
+    passed("converting_paths")
+
+
+def multichannel_comparison(answer, data=None) -> None:
+    """Customers, purchases and spend per customer for single- vs multi-channel buyers."""
+    data = resolve_data(data)
+    expected = journey.omnichannel_summary(data.transactions, by="multichannel")[
+        ["customers", "purchases", "spend"]]
+    assert_frame_matches(answer, expected, key="multichannel", what="your comparison",
+                         hint="crm.journey.omnichannel_summary(data.transactions, by='multichannel'); "
+                              "purchases and spend are means per customer.")
+    passed("multichannel_comparison")
+
+
+def unresolved_complaint_effect(answer, data=None) -> None:
+    """OLS effect on CSAT of an unresolved complaint before the survey, holding resolved
+    complaints and inquiries fixed."""
+    data = resolve_data(data)
+    table = journey.experience_table(data.surveys, data.interactions)
+    mot = journey.moments_of_truth(table, outcome="csat",
+                                   factors=["complaint_resolved", "complaint_unresolved", "inquiry"])
+    assert_scalar_close(answer, float(mot.loc["complaint_unresolved", "effect"]), rtol=1e-4,
+                        what="your effect of an unresolved complaint",
+                        hint="Build crm.journey.experience_table(data.surveys, data.interactions) and fit "
+                             "crm.journey.moments_of_truth(..., outcome='csat', factors=['complaint_resolved', "
+                             "'complaint_unresolved', 'inquiry']); take the 'effect' of complaint_unresolved.")
+    passed("unresolved_complaint_effect")
+
+
+def repurchase_effect(answer, data=None) -> None:
+    """Average marginal effect of an unresolved complaint on repurchase within 180 days (logit)."""
+    data = resolve_data(data)
+    f = journey.complaint_followup(data.interactions, data.transactions, observation_end=data.observation_end,
+                                   horizon_days=180)
+    mot = journey.moments_of_truth(f, outcome="repurchased", factors=["unresolved", "slow_resolution"],
+                                   kind="logit")
+    assert_scalar_close(answer, float(mot.loc["unresolved", "effect"]), rtol=1e-4,
+                        what="your effect on repurchase",
+                        hint="Use crm.journey.complaint_followup(..., horizon_days=180) and "
+                             "crm.journey.moments_of_truth(..., outcome='repurchased', factors=['unresolved', "
+                             "'slow_resolution'], kind='logit'); the effect is in probability points (negative).")
+    passed("repurchase_effect")

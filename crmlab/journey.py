@@ -1,0 +1,604 @@
+"""Customer journeys (客户旅程), channels (全渠道) and moments of truth (关键时刻, MOT).
+
+- :func:`funnel`: how many sessions reach each journey step (visit → browse → cart →
+  purchase), the conversion of each step and overall, by channel or segment.
+- :func:`top_paths`: the most common event paths of converting sessions and how long
+  they take.
+- :func:`channel_profile` and :func:`omnichannel_summary`: how many channels each
+  customer uses and how single- and multi-channel customers differ;
+  :func:`channel_experience`: is satisfaction consistent across channels?
+- :func:`experience_table`, :func:`complaint_followup` and :func:`moments_of_truth`:
+  which experiences (complaints, their resolution, service contacts, abandoned carts)
+  move satisfaction, conversion or repurchase most, estimated by regression (statsmodels).
+
+Examples
+--------
+>>> import pandas as pd
+>>> import crmlab as crm
+>>> tp = pd.DataFrame({"session_id": [1, 1, 1, 2, 2],
+...                    "event": ["visit", "browse", "purchase", "visit", "browse"]})
+>>> crm.journey.funnel(tp, steps=("visit", "browse", "purchase"))[["step", "sessions"]]
+       step  sessions
+0     visit         2
+1    browse         2
+2  purchase         1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from crmlab.validation import (
+    _close,
+    check_choice,
+    check_frame,
+    check_numeric,
+    check_positive_int,
+    check_timestamp,
+)
+
+__all__ = [
+    "funnel",
+    "top_paths",
+    "channel_profile",
+    "omnichannel_summary",
+    "channel_experience",
+    "experience_table",
+    "complaint_followup",
+    "moments_of_truth",
+]
+
+DEFAULT_STEPS = ("visit", "browse", "cart", "purchase")
+
+
+def _as_list(by) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+def _scalar(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_session_constant(df: pd.DataFrame, session_col: str, cols: list[str]) -> None:
+    for col in cols:
+        varies = df.groupby(session_col, sort=False)[col].nunique(dropna=False) > 1
+        if varies.any():
+            raise ValueError(
+                f"column {col!r} varies within session {_scalar(varies[varies].index[0])!r}; a funnel splits "
+                f"whole sessions, so {col!r} needs one value per session (e.g. the session's channel, "
+                f"or the customer's segment)."
+            )
+
+
+# --------------------------------------------------------------------------- funnel
+def funnel(touchpoints: pd.DataFrame, steps: Sequence[str] = DEFAULT_STEPS, *, by=None,
+           strict: bool = True, session_col: str = "session_id", event_col: str = "event") -> pd.DataFrame:
+    r"""Conversion funnel (转化漏斗): sessions reaching each journey step.
+
+    A session *reaches* step :math:`s` when it contains that event and (with
+    ``strict=True``) every earlier step too, so the counts can only fall along the
+    funnel. With :math:`n_s` sessions reaching step :math:`s`,
+
+    .. math:: \text{step conversion}_s = \frac{n_s}{n_{s-1}}, \qquad
+              \text{overall conversion}_s = \frac{n_s}{n_1}.
+
+    Parameters
+    ----------
+    touchpoints : one row per event, with ``session_col`` and ``event_col``.
+    steps : the journey steps in order.
+    by : column(s) constant within a session (``"channel"``, or a customer attribute
+        such as a segment merged in first) to get one funnel per group.
+    strict : require the earlier steps (True) or only the event itself (False).
+
+    Returns
+    -------
+    Tidy DataFrame: ``by`` columns, ``step``, ``step_no`` (1 = first), ``sessions``,
+    ``step_conversion``, ``overall_conversion``, ``drop_off`` (= 1 - step conversion).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tp = pd.DataFrame({"session_id": [1, 1, 1, 2, 2, 3],
+    ...                    "event": ["visit", "cart", "purchase", "visit", "cart", "visit"]})
+    >>> funnel(tp, steps=("visit", "cart", "purchase"))[["step", "sessions", "step_conversion"]]
+           step  sessions  step_conversion
+    0     visit         3         1.000000
+    1      cart         2         0.666667
+    2  purchase         1         0.500000
+    """
+    by = _as_list(by)
+    steps = list(steps) if not isinstance(steps, str) else None
+    if not steps or len(set(steps)) != len(steps):
+        raise ValueError("steps must be a sequence of at least one distinct event name, "
+                         "e.g. ('visit', 'browse', 'cart', 'purchase').")
+    df = check_frame(touchpoints, required=[session_col, event_col, *by],
+                     not_missing=[session_col, event_col, *by], name="touchpoints")
+    present = set(df[event_col].unique())
+    for s in steps:
+        if s not in present:
+            raise ValueError(f"step {s!r} never occurs in touchpoints[{event_col!r}].{_close(s, present)} "
+                             f"Events present: {sorted(map(str, present))}.")
+    _check_session_constant(df, session_col, by)
+    has = (df.groupby([session_col, event_col]).size().unstack(fill_value=0)
+           .reindex(columns=steps, fill_value=0) > 0)
+    reached = has.cumprod(axis=1).astype(bool) if strict else has
+    if by:
+        keys = df.drop_duplicates(session_col).set_index(session_col)[by]
+        counts = reached.join(keys).groupby(by, sort=True)[steps].sum().reset_index()
+        long = counts.melt(id_vars=by, value_vars=steps, var_name="step", value_name="sessions")
+    else:
+        long = pd.DataFrame({"step": steps, "sessions": reached[steps].sum().to_numpy()})
+    long["step_no"] = long["step"].map({s: i + 1 for i, s in enumerate(steps)})
+    long = long.sort_values([*by, "step_no"], kind="stable").reset_index(drop=True)
+    if by:
+        grp = long.groupby(by, sort=False)["sessions"]
+        first, prev = grp.transform("first"), grp.shift(1)
+    else:
+        first, prev = long["sessions"].iloc[0], long["sessions"].shift(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        long["step_conversion"] = np.where(long["step_no"] == 1, 1.0, long["sessions"] / prev)
+        long["overall_conversion"] = long["sessions"] / first
+    long["drop_off"] = 1 - long["step_conversion"]
+    long["sessions"] = long["sessions"].astype("int64")
+    cols = [*by, "step", "step_no", "sessions", "step_conversion", "overall_conversion", "drop_off"]
+    return long[cols].sort_values([*by, "step_no"], kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- paths
+def top_paths(touchpoints: pd.DataFrame, *, n: int = 10, outcome: str | None = "purchase",
+              collapse_repeats: bool = True, session_col: str = "session_id", event_col: str = "event",
+              time_col: str = "timestamp", sep: str = " > ") -> pd.DataFrame:
+    """Most common event paths per session, and how long converting paths take.
+
+    Each session's events are put in time order and joined into a path such as
+    ``"visit > browse > cart > purchase"``. With ``outcome="purchase"`` only sessions
+    that reach the outcome are kept, each cut at its first outcome event, and the time
+    from the first event to the outcome is the time to convert.
+
+    Parameters
+    ----------
+    n : number of paths to return (most common first).
+    outcome : event that ends a converting path; ``None`` keeps all sessions whole
+        and adds each path's conversion rate instead of timings.
+    collapse_repeats : write repeated consecutive events once (browse > browse → browse).
+
+    Returns
+    -------
+    DataFrame: ``path``, ``steps`` (events in the path), ``sessions``, ``share`` (of
+    the sessions in scope); with an outcome also ``median_minutes`` and
+    ``mean_minutes`` from the first event to the outcome.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tp = pd.DataFrame({
+    ...     "session_id": [1, 1, 1, 2, 2, 3, 3, 3],
+    ...     "timestamp": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:05", "2024-01-01 10:20",
+    ...                                  "2024-01-02 09:00", "2024-01-02 09:10",
+    ...                                  "2024-01-03 12:00", "2024-01-03 12:01", "2024-01-03 12:30"]),
+    ...     "event": ["visit", "cart", "purchase", "visit", "purchase", "visit", "cart", "purchase"]})
+    >>> top_paths(tp)[["path", "sessions", "median_minutes"]]
+                          path  sessions  median_minutes
+    0  visit > cart > purchase         2            25.0
+    1         visit > purchase         1            10.0
+    """
+    n = check_positive_int(n, name="n")
+    df = check_frame(touchpoints, required=[session_col, event_col], dates=[time_col],
+                     not_missing=[session_col, event_col, time_col], name="touchpoints")
+    if outcome is not None and outcome not in set(df[event_col]):
+        raise ValueError(f"outcome {outcome!r} never occurs in touchpoints[{event_col!r}]."
+                         f"{_close(outcome, set(df[event_col]))} Pass outcome=None to see all paths.")
+    df = df.assign(_order=np.arange(len(df))).sort_values([session_col, time_col, "_order"], kind="stable")
+    if outcome is not None:
+        is_out = df[event_col].eq(outcome)
+        # events after the first outcome are not part of the path to it
+        after = (is_out.groupby(df[session_col]).cumsum() - is_out) > 0
+        converted = is_out.groupby(df[session_col]).transform("any")
+        df = df[converted & ~after]
+    if df.empty:
+        raise ValueError(f"No session reaches {outcome!r}; pass outcome=None to see all paths.")
+    if collapse_repeats:
+        same = df[event_col].eq(df.groupby(session_col)[event_col].shift())
+        df = df[~same]
+    df = df.assign(**{event_col: df[event_col].astype(str)})
+    g = df.groupby(session_col, sort=True)
+    per = pd.DataFrame({"path": g[event_col].agg(lambda s: sep.join(s.tolist())),
+                        "steps": g[event_col].size()})
+    if outcome is not None:
+        per["minutes"] = (g[time_col].max() - g[time_col].min()).dt.total_seconds() / 60
+        out = per.groupby("path").agg(steps=("steps", "first"), sessions=("steps", "size"),
+                                      median_minutes=("minutes", "median"), mean_minutes=("minutes", "mean"))
+    else:
+        out = per.groupby("path").agg(steps=("steps", "first"), sessions=("steps", "size"))
+    out["share"] = out["sessions"] / len(per)
+    out = out.reset_index().sort_values(["sessions", "path"], ascending=[False, True], kind="stable")
+    cols = ["path", "steps", "sessions", "share"] + (["median_minutes", "mean_minutes"] if outcome else [])
+    return out[cols].head(n).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- channels
+def channel_profile(transactions: pd.DataFrame, *, customer_col: str = "customer_id",
+                    channel_col: str = "channel", amount_col: str = "amount") -> pd.DataFrame:
+    """Per customer: purchases, spend and how they spread across channels (全渠道).
+
+    Returns
+    -------
+    DataFrame indexed by customer: ``purchases``, ``spend``, ``spend_per_purchase``,
+    ``n_channels``, ``main_channel`` (most purchases; ties → alphabetical),
+    ``main_channel_share``, ``channels`` (e.g. ``"app+store"``), ``multichannel``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2], "channel": ["app", "store", "app", "web"],
+    ...                    "amount": [10.0, 20.0, 30.0, 5.0]})
+    >>> channel_profile(tx)[["purchases", "n_channels", "main_channel", "channels"]].reset_index()
+       customer_id  purchases  n_channels main_channel   channels
+    0            1          3           2          app  app+store
+    1            2          1           1          web        web
+    """
+    df = check_frame(transactions, required=[customer_col, channel_col], numeric=[amount_col],
+                     not_missing=[customer_col, channel_col, amount_col], name="transactions")
+    counts = pd.crosstab(df[customer_col], df[channel_col])
+    purchases = counts.sum(axis=1)
+    spend = df.groupby(customer_col)[amount_col].sum()
+    main = counts.idxmax(axis=1)  # first maximum in alphabetical column order
+    used = counts > 0
+    channels = used.apply(lambda r: "+".join(c for c, u in r.items() if u), axis=1)
+    out = pd.DataFrame({
+        "purchases": purchases.astype("int64"),
+        "spend": spend.reindex(counts.index),
+        "n_channels": used.sum(axis=1).astype("int64"),
+        "main_channel": main.astype("str"),
+        "main_channel_share": counts.max(axis=1) / purchases,
+        "channels": channels.astype("str"),
+    })
+    out.insert(2, "spend_per_purchase", out["spend"] / out["purchases"])
+    out["multichannel"] = out["n_channels"] > 1
+    out.index.name = customer_col
+    out.columns.name = None
+    return out
+
+
+def omnichannel_summary(transactions: pd.DataFrame, *, surveys: pd.DataFrame | None = None,
+                        by: str = "n_channels", customer_col: str = "customer_id",
+                        channel_col: str = "channel", amount_col: str = "amount",
+                        score_cols: Sequence[str] = ("csat", "nps")) -> pd.DataFrame:
+    """Compare customers by the channels they use: value and satisfaction per group.
+
+    Parameters
+    ----------
+    by : a column of :func:`channel_profile` to group on (``"n_channels"``,
+        ``"multichannel"``, ``"main_channel"``, ``"channels"``).
+    surveys : optional survey answers (``customer_col`` plus ``score_cols``); each
+        customer's mean score is added before averaging per group.
+
+    Returns
+    -------
+    DataFrame indexed by ``by``: ``customers``, ``share``, ``purchases`` and ``spend``
+    per customer, ``spend_per_purchase``, and ``mean_<score>`` / ``respondents`` when
+    surveys are given.
+
+    Notes
+    -----
+    Customers who buy more often have more chances to try another channel, so a raw
+    "multi-channel customers spend more" partly reflects frequency. Compare
+    ``spend_per_purchase``, or regress spend on ``n_channels`` and ``purchases``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "channel": ["app", "store", "web"],
+    ...                    "amount": [10.0, 20.0, 5.0]})
+    >>> omnichannel_summary(tx)[["customers", "purchases", "spend"]].reset_index()
+       n_channels  customers  purchases  spend
+    0           1          1        1.0    5.0
+    1           2          1        2.0   30.0
+    """
+    prof = channel_profile(transactions, customer_col=customer_col, channel_col=channel_col,
+                           amount_col=amount_col)
+    check_choice(by, [c for c in prof.columns if c not in ("purchases", "spend", "spend_per_purchase",
+                                                             "main_channel_share")], name="by")
+    aggs = {"customers": ("purchases", "size"), "purchases": ("purchases", "mean"),
+            "spend": ("spend", "mean")}
+    if surveys is not None:
+        score_cols = list(score_cols)
+        sv = check_frame(surveys, required=[customer_col], numeric=score_cols, name="surveys")
+        means = sv.groupby(customer_col)[score_cols].mean()
+        prof = prof.join(means.add_prefix("mean_"))
+        for c in score_cols:
+            aggs[f"mean_{c}"] = (f"mean_{c}", "mean")
+        aggs["respondents"] = (f"mean_{score_cols[0]}", "count")
+    out = prof.groupby(by, sort=True).agg(**aggs)
+    out.insert(1, "share", out["customers"] / out["customers"].sum())
+    out.insert(4, "spend_per_purchase", out["spend"] / out["purchases"])
+    out["purchases"] = out["purchases"].astype(float)
+    return out
+
+
+def channel_experience(surveys: pd.DataFrame, transactions: pd.DataFrame, *,
+                       score_cols: Sequence[str] = ("csat", "nps"), channel_col: str = "channel",
+                       confidence: float = 0.95) -> pd.DataFrame:
+    """Satisfaction by the channel of the purchase that was surveyed (渠道一致性).
+
+    A consistent omnichannel experience shows similar scores in every channel; a
+    channel whose interval lies clearly below the others is where to look.
+
+    Returns
+    -------
+    DataFrame indexed by channel: ``responses`` and, per score, ``mean_<score>``,
+    ``ci_low_<score>``, ``ci_high_<score>`` (t interval), and ``gap_<score>`` (mean
+    minus the mean over all responses).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sv = pd.DataFrame({"transaction_id": [1, 2, 3, 4], "csat": [5, 4, 2, 3]})
+    >>> tx = pd.DataFrame({"transaction_id": [1, 2, 3, 4], "channel": ["app", "app", "web", "web"]})
+    >>> channel_experience(sv, tx, score_cols=["csat"])[["responses", "mean_csat", "gap_csat"]].reset_index()
+      channel  responses  mean_csat  gap_csat
+    0     app          2        4.5       1.0
+    1     web          2        2.5      -1.0
+    """
+    from scipy import stats
+
+    score_cols = list(score_cols)
+    sv = check_frame(surveys, required=["transaction_id"], numeric=score_cols,
+                     not_missing=["transaction_id", *score_cols], name="surveys")
+    tx = check_frame(transactions, required=["transaction_id", channel_col],
+                     not_missing=["transaction_id", channel_col], unique="transaction_id", name="transactions")
+    merged = sv.merge(tx[["transaction_id", channel_col]], on="transaction_id", how="left")
+    lost = merged[channel_col].isna()
+    if lost.any():
+        raise ValueError(f"{int(lost.sum())} survey(s) refer to a transaction_id missing from transactions "
+                         f"(e.g. {merged.loc[lost, 'transaction_id'].tolist()[0]!r}); pass the matching transactions.")
+    g = merged.groupby(channel_col, sort=True)
+    out = pd.DataFrame({"responses": g.size()})
+    for c in score_cols:
+        m, s, k = g[c].mean(), g[c].std(ddof=1), g[c].count()
+        half = stats.t.ppf(0.5 + confidence / 2, np.maximum(k - 1, 1)) * s / np.sqrt(k)
+        out[f"mean_{c}"] = m
+        out[f"ci_low_{c}"] = m - half
+        out[f"ci_high_{c}"] = m + half
+        out[f"gap_{c}"] = m - merged[c].mean()
+    return out
+
+
+# --------------------------------------------------------------------------- moments of truth
+def experience_table(surveys: pd.DataFrame, interactions: pd.DataFrame, *,
+                     touchpoints: pd.DataFrame | None = None, window_days: float | None = None,
+                     slow_days: float = 5.0) -> pd.DataFrame:
+    """Per survey answer: what the customer experienced before answering.
+
+    Each survey row gets 0/1 indicators of the experiences in the ``window_days``
+    before its date (all earlier history when ``None``):
+
+    - ``inquiry``: contacted the service desk with a question;
+    - ``complaint``: filed a complaint;
+    - ``complaint_resolved``: filed complaints, all of them resolved;
+    - ``complaint_unresolved``: at least one complaint was not resolved;
+    - ``slow_resolution``: a resolved complaint took more than ``slow_days`` days;
+    - ``abandoned_cart`` (with ``touchpoints``): a session with a cart and no purchase.
+
+    Returns
+    -------
+    The survey columns plus the indicator columns (int 0/1), one row per survey.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sv = pd.DataFrame({"survey_id": [1, 2], "customer_id": [1, 2],
+    ...                    "date": pd.to_datetime(["2024-03-01", "2024-03-01"]), "csat": [2, 5]})
+    >>> it = pd.DataFrame({"customer_id": [1], "date": pd.to_datetime(["2024-02-01"]),
+    ...                    "type": ["complaint"], "resolved": [False], "resolution_days": [float("nan")]})
+    >>> experience_table(sv, it)[["survey_id", "complaint", "complaint_unresolved"]]
+       survey_id  complaint  complaint_unresolved
+    0          1          1                     1
+    1          2          0                     0
+    """
+    sv = check_frame(surveys, required=["customer_id"], dates=["date"], not_missing=["customer_id", "date"],
+                     name="surveys")
+    it = check_frame(interactions, required=["customer_id", "type", "resolved", "resolution_days"],
+                     dates=["date"], not_missing=["customer_id", "date", "type"], allow_empty=True,
+                     name="interactions")
+    if window_days is not None and (isinstance(window_days, bool) or not isinstance(window_days, (int, float))
+                                    or window_days <= 0):
+        raise ValueError(f"window_days must be a positive number of days or None, got {window_days!r}.")
+    unknown = set(it["type"]) - {"inquiry", "complaint"}
+    if unknown:
+        raise ValueError(f"interactions['type'] has unknown value(s) {sorted(map(str, unknown))}; "
+                         f"expected 'inquiry' or 'complaint'.")
+    sv = sv.assign(_row=np.arange(len(sv)))
+    events = it.assign(
+        inquiry=it["type"].eq("inquiry"),
+        complaint=it["type"].eq("complaint"),
+        unresolved=it["type"].eq("complaint") & ~it["resolved"].astype(bool),
+        slow=it["type"].eq("complaint") & it["resolved"].astype(bool) & (it["resolution_days"] > slow_days),
+    )[["customer_id", "date", "inquiry", "complaint", "unresolved", "slow"]]
+    if touchpoints is not None:
+        tp = check_frame(touchpoints, required=["session_id", "customer_id", "event"], dates=["timestamp"],
+                         not_missing=["session_id", "customer_id", "event", "timestamp"], name="touchpoints")
+        per = tp.assign(cart=tp["event"].eq("cart"), bought=tp["event"].eq("purchase")).groupby("session_id").agg(
+            customer_id=("customer_id", "first"), date=("timestamp", "max"), cart=("cart", "any"),
+            bought=("bought", "any"))
+        ab = per[per["cart"] & ~per["bought"]][["customer_id", "date"]].assign(abandoned=True)
+        events = pd.concat([events.assign(abandoned=False), ab], ignore_index=True).fillna(
+            {"inquiry": False, "complaint": False, "unresolved": False, "slow": False})
+    flags = [c for c in ["inquiry", "complaint", "unresolved", "slow", "abandoned"] if c in events.columns]
+    pairs = sv[["_row", "customer_id", "date"]].merge(events, on="customer_id", how="inner",
+                                                      suffixes=("", "_event"))
+    before = pairs["date_event"] < pairs["date"]
+    if window_days is not None:
+        before &= pairs["date_event"] >= pairs["date"] - pd.Timedelta(days=window_days)
+    agg = pairs[before].groupby("_row")[flags].any().reindex(sv["_row"], fill_value=False)
+    out = sv.drop(columns="_row").reset_index(drop=True)
+    out["inquiry"] = agg["inquiry"].to_numpy().astype("int64")
+    out["complaint"] = agg["complaint"].to_numpy().astype("int64")
+    out["complaint_unresolved"] = agg["unresolved"].to_numpy().astype("int64")
+    out["complaint_resolved"] = (out["complaint"] == 1) & (out["complaint_unresolved"] == 0)
+    out["complaint_resolved"] = out["complaint_resolved"].astype("int64")
+    out["slow_resolution"] = agg["slow"].to_numpy().astype("int64")
+    if "abandoned" in flags:
+        out["abandoned_cart"] = agg["abandoned"].to_numpy().astype("int64")
+    return out
+
+
+def complaint_followup(interactions: pd.DataFrame, transactions: pd.DataFrame, *, observation_end,
+                       horizon_days: float = 180, slow_days: float = 5.0) -> pd.DataFrame:
+    """Per complaint: how it was handled and whether the customer bought again.
+
+    The complaint is the classic moment of truth of service: handled well, it can
+    restore the relationship (service recovery); handled badly, the customer leaves.
+    Only complaints filed at least ``horizon_days`` before ``observation_end`` are kept,
+    so every complaint has the same follow-up window.
+
+    Parameters
+    ----------
+    interactions : service contacts with ``interaction_id``, ``customer_id``, ``date``,
+        ``type``, ``resolved``, ``resolution_days`` (other columns are carried along).
+    transactions : purchases with ``customer_id`` and ``date``.
+    observation_end : end of the data.
+    horizon_days : follow-up window after the complaint.
+    slow_days : resolutions taking longer than this count as slow.
+
+    Returns
+    -------
+    DataFrame, one row per complaint: the complaint's columns plus ``unresolved``,
+    ``slow_resolution`` (resolved, but after more than ``slow_days``) and
+    ``repurchased`` (a purchase within ``horizon_days`` after the complaint), all 0/1.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> it = pd.DataFrame({"interaction_id": [1, 2], "customer_id": [1, 2], "type": ["complaint"] * 2,
+    ...                    "date": pd.to_datetime(["2024-01-10", "2024-02-01"]),
+    ...                    "resolved": [True, False], "resolution_days": [2.0, float("nan")]})
+    >>> tx = pd.DataFrame({"customer_id": [1, 2], "date": pd.to_datetime(["2024-03-01", "2024-01-01"])})
+    >>> complaint_followup(it, tx, observation_end="2024-12-31")[["interaction_id", "unresolved", "repurchased"]]
+       interaction_id  unresolved  repurchased
+    0               1           0            1
+    1               2           1            0
+    """
+    end = check_timestamp(observation_end, name="observation_end")
+    for name, value in (("horizon_days", horizon_days), ("slow_days", slow_days)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"{name} must be a positive number of days, got {value!r}.")
+    it = check_frame(interactions, required=["interaction_id", "customer_id", "type", "resolved", "resolution_days"],
+                     dates=["date"], not_missing=["interaction_id", "customer_id", "date", "type", "resolved"],
+                     unique="interaction_id", name="interactions")
+    tx = check_frame(transactions, required=["customer_id"], dates=["date"], not_missing=["customer_id", "date"],
+                     name="transactions")
+    horizon = pd.Timedelta(days=horizon_days)
+    comp = it[(it["type"] == "complaint") & (it["date"] <= end - horizon)].reset_index(drop=True)
+    if comp.empty:
+        raise ValueError(f"No complaint was filed at least {horizon_days} days before observation_end="
+                         f"{end.date()}; shorten horizon_days or pass more data.")
+    pairs = comp[["interaction_id", "customer_id", "date"]].merge(
+        tx[["customer_id", "date"]].rename(columns={"date": "_tx"}), on="customer_id", how="inner")
+    within = (pairs["_tx"] > pairs["date"]) & (pairs["_tx"] <= pairs["date"] + horizon)
+    again = set(pairs.loc[within, "interaction_id"])
+    resolved = comp["resolved"].astype(bool)
+    out = comp.copy()
+    out["unresolved"] = (~resolved).astype("int64")
+    out["slow_resolution"] = (resolved & (comp["resolution_days"] > slow_days)).astype("int64")
+    out["repurchased"] = comp["interaction_id"].isin(again).astype("int64")
+    return out
+
+
+def moments_of_truth(table: pd.DataFrame, *, outcome: str, factors: Sequence[str],
+                     controls: Sequence[str] = (), kind: str = "ols", confidence: float = 0.95) -> pd.DataFrame:
+    r"""Rank experiences by how much they move an outcome (关键时刻分析).
+
+    Fits one regression of the outcome on all factors together (plus controls),
+
+    .. math:: y_i = \beta_0 + \sum_f \beta_f x_{fi} + \gamma^\top z_i + \varepsilon_i,
+
+    with ``kind="ols"`` (e.g. CSAT; heteroskedasticity-robust HC3 standard errors) or
+    ``kind="logit"`` (a 0/1 outcome such as conversion or repurchase; effects are
+    average marginal effects, in probability points). A factor's *effect* is the change
+    of the outcome when the experience happens; its *impact* is effect × share of
+    customers exposed — what the average outcome would gain if the moment were fixed for
+    everyone. Managers rank moments of truth by impact and fixability.
+
+    Parameters
+    ----------
+    table : one row per unit (survey answer, session, customer).
+    outcome : outcome column (numeric; 0/1 for logit).
+    factors : experience columns (0/1 or numeric) to rank.
+    controls : other numeric or 0/1 columns to hold constant (not ranked).
+    kind : ``"ols"`` or ``"logit"``.
+
+    Returns
+    -------
+    DataFrame indexed by factor: ``effect``, ``std_err``, ``ci_low``, ``ci_high``,
+    ``p_value``, ``n_exposed`` (rows where the factor is non-zero), ``share_exposed``,
+    ``impact``; sorted by the absolute effect.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> t = pd.DataFrame({"complaint": rng.integers(0, 2, 500), "inquiry": rng.integers(0, 2, 500)})
+    >>> t["csat"] = 4 - 1.0 * t["complaint"] + rng.normal(0, 0.5, 500)
+    >>> mot = moments_of_truth(t, outcome="csat", factors=["complaint", "inquiry"])
+    >>> mot.index.tolist(), bool(abs(mot.loc["complaint", "effect"] + 1) < 0.2)
+    (['complaint', 'inquiry'], True)
+    """
+    import statsmodels.api as sm  # imported here: statsmodels takes seconds to import
+
+    check_choice(kind, ["ols", "logit"], name="kind")
+    factors, controls = list(factors), list(controls)
+    if not factors:
+        raise ValueError("factors must name at least one column, e.g. factors=['complaint'].")
+    overlap = set(factors) & set(controls)
+    if overlap or outcome in factors + controls:
+        raise ValueError(f"outcome, factors and controls must be different columns; "
+                         f"{sorted(overlap | ({outcome} & set(factors + controls)))} appear twice.")
+    cols = [outcome, *factors, *controls]
+    df = check_frame(table, required=cols, not_missing=cols, name="table")
+    for c in cols:
+        if df[c].dtype == bool:
+            df[c] = df[c].astype("int64")
+    check_numeric(df, cols, name="table")
+    constant = [c for c in factors + controls if df[c].nunique() < 2]
+    if constant:
+        raise ValueError(f"column {constant[0]!r} has a single value in this table, so its effect cannot be "
+                         f"estimated; drop it from factors/controls or use more data.")
+    y = df[outcome].astype(float)
+    X = sm.add_constant(df[factors + controls].astype(float), has_constant="add")
+    alpha = 1 - confidence
+    if kind == "ols":
+        res = sm.OLS(y, X).fit(cov_type="HC3")
+        effect, se, p = res.params[factors], res.bse[factors], res.pvalues[factors]
+        ci = res.conf_int(alpha=alpha).loc[factors]
+        low, high = ci[0], ci[1]
+    else:
+        if not set(np.unique(y)) <= {0.0, 1.0}:
+            raise ValueError(f"kind='logit' needs a 0/1 outcome; {outcome!r} has other values. "
+                             f"Use kind='ols' for scores.")
+        for f in factors + controls:
+            if set(np.unique(df[f])) <= {0, 1}:
+                for level in (0, 1):
+                    part = y[df[f] == level]
+                    if part.nunique() == 1:
+                        raise ValueError(
+                            f"every row with {f}={level} has {outcome}={int(part.iloc[0])} ({len(part)} rows), so a "
+                            f"logit effect of {f!r} is infinite (perfect separation). Drop {f!r}, use kind='ols' "
+                            f"(a linear probability model), or use more data.")
+        res = sm.Logit(y, X).fit(disp=0, maxiter=100)
+        me = res.get_margeff(at="overall").summary_frame(alpha=alpha)
+        me = me.loc[factors]
+        effect, se, p = me["dy/dx"], me["Std. Err."], me["Pr(>|z|)"]
+        low, high = me.iloc[:, 4], me.iloc[:, 5]
+    exposed = (df[factors] != 0).sum()
+    out = pd.DataFrame({"effect": effect, "std_err": se, "ci_low": low, "ci_high": high, "p_value": p,
+                        "n_exposed": exposed.astype("int64"), "share_exposed": exposed / len(df)})
+    out["impact"] = out["effect"] * out["share_exposed"]
+    out.index.name = "factor"
+    out = out.loc[out["effect"].abs().sort_values(ascending=False, kind="stable").index]
+    return out
