@@ -1,0 +1,634 @@
+"""Customer segmentation (客户细分) and customer value (客户价值评估).
+
+- RFM scores and named segments, including the eight-class scheme used in Chinese CRM
+  practice (重要价值客户 … 一般挽留客户): :func:`rfm_scores`, :func:`rfm_segments`;
+- clustering personas (客户画像) on scaled features: :func:`choose_k`,
+  :func:`cluster_segments`, :func:`profile_segments`;
+- value concentration (二八法则): :func:`lorenz_curve`, :func:`gini`,
+  :func:`pareto_table`, :func:`abc_classes`;
+- the customer pyramid (客户金字塔) of key, ordinary and small customers
+  (关键客户 / 普通客户 / 小客户): :func:`pyramid_tiers`, :func:`customer_pyramid`.
+
+Examples
+--------
+>>> import pandas as pd
+>>> rfm = pd.DataFrame({"recency_days": [5, 40, 200, 10], "frequency": [12, 3, 1, 6],
+...                     "monetary": [900.0, 120.0, 30.0, 400.0]}, index=[1, 2, 3, 4])
+>>> rfm_scores(rfm, bins=4)["RFM"].tolist()
+['444', '222', '111', '333']
+>>> round(gini([1, 1, 1, 1]), 3), round(gini([0, 0, 0, 4]), 3)
+(0.0, 0.75)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmlab.validation import (
+    check_array,
+    check_choice,
+    check_frame,
+    check_in_range,
+    check_positive_int,
+    check_same_length,
+)
+
+__all__ = [
+    "rfm_scores",
+    "rfm_segments",
+    "RFM_GRID",
+    "EIGHT_CLASS_SEGMENTS",
+    "choose_k",
+    "cluster_segments",
+    "profile_segments",
+    "lorenz_curve",
+    "gini",
+    "pareto_table",
+    "abc_classes",
+    "pyramid_tiers",
+    "customer_pyramid",
+    "PYRAMID_ADVICE",
+]
+
+
+# ----------------------------------------------------------------------------- RFM
+def _quantile_score(values: pd.Series, bins: int) -> pd.Series:
+    """Score 1..bins by rank: ``1 + floor(bins * (rank - 1) / n)`` with tied values sharing the lowest rank."""
+    rank = values.rank(method="min")
+    return (1 + np.floor(bins * (rank - 1) / len(values))).astype("int64")
+
+
+def rfm_scores(
+    rfm: pd.DataFrame,
+    bins: int = 5,
+    *,
+    recency_col: str = "recency_days",
+    frequency_col: str = "frequency",
+    monetary_col: str = "monetary",
+) -> pd.DataFrame:
+    """Quantile scores 1..``bins`` for recency, frequency and monetary value.
+
+    Each customer's score is :math:`1 + \\lfloor b\\,(r-1)/n \\rfloor`, where ``r`` is the
+    rank of the customer's value among the ``n`` customers (tied values share the lowest
+    rank, so equal values always get equal scores) and ``b`` is ``bins``. Recency is
+    reversed: the most recent buyers (fewest days) score highest. With ties, some scores
+    may be unused (e.g. when half the customers bought once, F jumps from 1 to 3).
+
+    Parameters
+    ----------
+    rfm : pandas.DataFrame
+        One row per customer, e.g. from :func:`crmlab.features.rfm_table`.
+    bins : int
+        Number of score levels (5 is usual).
+    recency_col, frequency_col, monetary_col : str
+        Column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index: ``R``, ``F``, ``M`` (int64), ``RFM`` (the three digits as a string,
+        e.g. ``"545"``) and ``score`` (R + F + M).
+
+    Examples
+    --------
+    >>> rfm = pd.DataFrame({"recency_days": [3, 3, 50], "frequency": [1, 4, 1], "monetary": [10.0, 80.0, 5.0]})
+    >>> rfm_scores(rfm, bins=3)[["R", "F", "M"]].values.tolist()
+    [[2, 1, 2], [2, 3, 3], [1, 1, 1]]
+    """
+    bins = check_positive_int(bins, name="bins", minimum=2)
+    cols = [recency_col, frequency_col, monetary_col]
+    rfm = check_frame(rfm, required=cols, numeric=cols, not_missing=cols, nonnegative=cols, name="rfm")
+    scores = pd.DataFrame({
+        "R": _quantile_score(-rfm[recency_col], bins),
+        "F": _quantile_score(rfm[frequency_col], bins),
+        "M": _quantile_score(rfm[monetary_col], bins),
+    }, index=rfm.index)
+    scores["RFM"] = scores["R"].astype(str) + scores["F"].astype(str) + scores["M"].astype(str)
+    scores["score"] = scores[["R", "F", "M"]].sum(axis=1)
+    return scores
+
+
+#: The eight classes of the high/low R × F × M scheme: (R high, F high, M high) -> (English, 中文).
+EIGHT_CLASS_SEGMENTS = {
+    (True, True, True): ("important value", "重要价值客户"),
+    (True, False, True): ("important development", "重要发展客户"),
+    (False, True, True): ("important retention", "重要保持客户"),
+    (False, False, True): ("important win-back", "重要挽留客户"),
+    (True, True, False): ("general value", "一般价值客户"),
+    (True, False, False): ("general development", "一般发展客户"),
+    (False, True, False): ("general retention", "一般保持客户"),
+    (False, False, False): ("general win-back", "一般挽留客户"),
+}
+
+#: Named segments on the R × F score grid (scores 1–5; rows R, columns F).
+RFM_GRID = pd.DataFrame(
+    [
+        ["lost", "lost", "at risk", "at risk", "can't lose them"],
+        ["hibernating", "hibernating", "at risk", "at risk", "can't lose them"],
+        ["about to sleep", "needs attention", "needs attention", "loyal", "loyal"],
+        ["new", "potential loyalist", "potential loyalist", "champions", "champions"],
+        ["new", "potential loyalist", "potential loyalist", "champions", "champions"],
+    ],
+    index=pd.Index([1, 2, 3, 4, 5], name="R"),
+    columns=pd.Index([1, 2, 3, 4, 5], name="F"),
+)
+_GRID_ZH = {
+    "champions": "冠军客户", "loyal": "忠诚客户", "potential loyalist": "潜在忠诚客户", "new": "新客户",
+    "needs attention": "需关注客户", "about to sleep": "即将沉睡客户", "at risk": "风险客户",
+    "can't lose them": "不能失去的客户", "hibernating": "沉睡客户", "lost": "流失客户",
+}
+
+
+def rfm_segments(scores: pd.DataFrame, *, scheme: str = "eight", threshold=None) -> pd.DataFrame:
+    """Name RFM segments, in English (``segment``) and Chinese (``segment_zh``).
+
+    ``scheme="eight"``: each of R, F, M is *high* when the score is above ``threshold``
+    (default: the mean score of that column, as in the usual Chinese practice of comparing
+    with the average) and *low* otherwise; the 2 × 2 × 2 combinations give the eight
+    classes of :data:`EIGHT_CLASS_SEGMENTS`: 重要价值客户 (R, F, M high), 重要发展客户
+    (F low), 重要保持客户 (R low), 重要挽留客户 (R and F low), and the four 一般… classes
+    with low M.
+
+    ``scheme="grid"``: the ten named segments of :data:`RFM_GRID` on the R × F plane
+    (champions, loyal, …, lost); needs 5-level scores.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Output of :func:`rfm_scores` (columns ``R``, ``F``, ``M``).
+    scheme : {"eight", "grid"}
+    threshold : None or number
+        ``"eight"`` only: scores strictly above it are high (e.g. 3 with 5 levels).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index; columns ``segment`` and ``segment_zh`` (and for ``"eight"`` the
+        booleans ``R_high``, ``F_high``, ``M_high``).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"R": [5, 1], "F": [5, 1], "M": [5, 5]})
+    >>> rfm_segments(s, threshold=3)["segment_zh"].tolist()
+    ['重要价值客户', '重要挽留客户']
+    """
+    check_choice(scheme, ("eight", "grid"), name="scheme")
+    scores = check_frame(scores, required=["R", "F", "M"], numeric=["R", "F", "M"], not_missing=["R", "F", "M"],
+                         name="scores")
+    if scheme == "grid":
+        if threshold is not None:
+            raise ValueError("threshold applies to scheme='eight' only; the grid uses the scores 1-5 as they are.")
+        for col in ("R", "F"):
+            check_in_range(scores[col], low=1, high=5, name=f"scores[{col!r}]")
+        english = [RFM_GRID.loc[int(r), int(f)] for r, f in zip(scores["R"], scores["F"])]
+        return pd.DataFrame({"segment": english, "segment_zh": [_GRID_ZH[e] for e in english]}, index=scores.index)
+    out = pd.DataFrame(index=scores.index)
+    for col in ("R", "F", "M"):
+        if threshold is None:
+            cut = scores[col].mean()
+        elif isinstance(threshold, (int, float)) and not isinstance(threshold, bool):
+            cut = threshold
+        else:
+            raise TypeError(f"threshold must be None (use the mean score) or a number such as 3, got {threshold!r}.")
+        out[f"{col}_high"] = scores[col] > cut
+    names = [EIGHT_CLASS_SEGMENTS[key] for key in zip(out["R_high"], out["F_high"], out["M_high"])]
+    out.insert(0, "segment", [n[0] for n in names])
+    out.insert(1, "segment_zh", [n[1] for n in names])
+    return out
+
+
+# ----------------------------------------------------------------------------- clustering personas
+def _feature_matrix(features: pd.DataFrame, columns, log: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    from sklearn.preprocessing import StandardScaler
+
+    features = check_frame(features, name="features")
+    columns = list(features.columns) if columns is None else list(columns)
+    features = check_frame(features, required=columns, numeric=columns, not_missing=columns,
+                           nonnegative=columns if log else (), name="features")
+    X = features[columns].to_numpy(dtype=float)
+    if log:
+        X = np.log1p(X)  # spend and counts are right-skewed; log1p keeps zeros at zero
+    return features[columns], StandardScaler().fit_transform(X)
+
+
+def _kmeans_threads(n_samples: int):
+    """Thread limit for k-means: one thread on small data.
+
+    On a few thousand customers, OpenMP start-up and oversubscription on a busy machine
+    cost far more than parallelism gains (measured: 20 s with all threads vs 0.3 s with one
+    for 70 fits on 2,400 customers); large data keeps every thread.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1 if n_samples < 50_000 else None, user_api="openmp")
+
+
+def choose_k(
+    features: pd.DataFrame,
+    k_range=range(2, 9),
+    *,
+    columns=None,
+    log: bool = True,
+    random_state: int = 0,
+    sample_size: int | None = 3000,
+) -> pd.DataFrame:
+    """Compare k-means solutions for several numbers of clusters ``k``.
+
+    Features are (optionally) ``log1p``-transformed and standardised, then
+    :class:`sklearn.cluster.KMeans` is fitted for each ``k``.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        One row per customer, numeric columns (e.g. a customer summary or RFM table).
+    k_range : iterable of int
+        Candidate numbers of clusters (each ≥ 2).
+    columns : list of str, optional
+        Columns to cluster on (default: all).
+    log : bool
+        Apply ``log1p`` before scaling (requires non-negative features).
+    random_state : int
+        Seed for k-means and for the silhouette sample.
+    sample_size : int or None
+        Customers sampled to compute the silhouette (it is quadratic in n); None = all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``k``: ``inertia`` (within-cluster sum of squares: look for the
+        "elbow") and ``silhouette`` (higher is better, at most 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"a": np.r_[rng.normal(0, 1, 50), rng.normal(10, 1, 50)]})
+    >>> int(choose_k(X, range(2, 5), log=False)["silhouette"].idxmax())
+    2
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    _, X = _feature_matrix(features, columns, log)
+    ks = [check_positive_int(k, name="k", minimum=2) for k in k_range]
+    if not ks:
+        raise ValueError("k_range is empty: pass candidate cluster counts such as range(2, 9).")
+    if max(ks) >= len(X):
+        raise ValueError(f"k={max(ks)} needs more customers than the {len(X)} given; use smaller k.")
+    rows = []
+    n_sample = None if sample_size is None or sample_size >= len(X) else sample_size
+    with _kmeans_threads(len(X)):
+        for k in ks:
+            model = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(X)
+            sil = silhouette_score(X, model.labels_, sample_size=n_sample, random_state=random_state)
+            rows.append({"k": k, "inertia": float(model.inertia_), "silhouette": float(sil)})
+    return pd.DataFrame(rows).set_index("k")
+
+
+def cluster_segments(
+    features: pd.DataFrame,
+    n_clusters: int,
+    *,
+    columns=None,
+    log: bool = True,
+    random_state: int = 0,
+) -> pd.Series:
+    """Cluster customers with k-means on (log-)standardised features.
+
+    Clusters are numbered 0, 1, … by decreasing size, so the numbering does not depend on
+    k-means' arbitrary labels.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        One row per customer, numeric columns.
+    n_clusters : int
+        Number of clusters (choose with :func:`choose_k`).
+    columns, log, random_state
+        As in :func:`choose_k`.
+
+    Returns
+    -------
+    pandas.Series
+        Cluster number per customer (int64), named ``"cluster"``, with the index of ``features``.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"a": [1.0, 1.1, 0.9, 9.0, 9.2]})
+    >>> cluster_segments(X, 2, log=False).tolist()
+    [0, 0, 0, 1, 1]
+    """
+    from sklearn.cluster import KMeans
+
+    n_clusters = check_positive_int(n_clusters, name="n_clusters", minimum=1)
+    feats, X = _feature_matrix(features, columns, log)
+    if n_clusters > len(X):
+        raise ValueError(f"n_clusters={n_clusters} exceeds the {len(X)} customers given.")
+    with _kmeans_threads(len(X)):
+        labels = KMeans(n_clusters=n_clusters, n_init=10, random_state=random_state).fit_predict(X)
+    sizes = pd.Series(labels).value_counts()
+    order = sorted(sizes.index, key=lambda c: (-sizes[c], c))
+    relabel = {old: new for new, old in enumerate(order)}
+    return pd.Series([relabel[c] for c in labels], index=feats.index, name="cluster", dtype="int64")
+
+
+def profile_segments(features: pd.DataFrame, labels, *, value_col: str | None = None) -> pd.DataFrame:
+    """Persona table (客户画像): size, share, feature means and value share per segment.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        One row per customer; every numeric column is averaged.
+    labels : array-like or pandas.Series
+        Segment of each customer (a Series is aligned on the index, an array by position).
+    value_col : str, optional
+        Column whose total is split between segments (``value_share``); defaults to
+        ``"monetary"`` or ``"monetary_value"`` when present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per segment (sorted by label): ``n_customers``, ``share``, the mean of each
+        numeric feature and ``value_share``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"monetary": [10.0, 30.0, 60.0]})
+    >>> profile_segments(f, ["a", "a", "b"])[["n_customers", "monetary", "value_share"]].values.tolist()
+    [[2.0, 20.0, 0.4], [1.0, 60.0, 0.6]]
+    """
+    features = check_frame(features, name="features")
+    if isinstance(labels, pd.Series):
+        missing = features.index.difference(labels.index)
+        if len(missing):
+            raise ValueError(
+                f"labels has no segment for {len(missing)} customer(s) of features (e.g. {missing.tolist()[0]!r}); "
+                f"pass one label per row of features."
+            )
+        labels = labels.reindex(features.index)
+    else:
+        check_same_length(features=features, labels=labels)
+        labels = pd.Series(np.asarray(labels), index=features.index)
+    if labels.isna().any():
+        raise ValueError("labels has missing values; give every customer a segment.")
+    numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])
+               and not pd.api.types.is_bool_dtype(features[c])]
+    if value_col is None:
+        value_col = next((c for c in ("monetary", "monetary_value") if c in numeric), None)
+    elif value_col not in numeric:
+        check_frame(features, required=[value_col], numeric=[value_col], name="features")
+    groups = features[numeric].groupby(labels.to_numpy())
+    profile = groups.mean()
+    profile.insert(0, "n_customers", groups.size().astype("int64"))
+    profile.insert(1, "share", profile["n_customers"] / len(features))
+    if value_col is not None:
+        total = features[value_col].sum()
+        profile["value_share"] = groups[value_col].sum() / total if total else np.nan
+    profile.index.name = labels.name if labels.name is not None else "segment"
+    return profile
+
+
+# ----------------------------------------------------------------------------- value concentration
+def _values(values, name="values") -> np.ndarray:
+    arr = check_array(values, name=name)
+    if (arr < 0).any():
+        raise ValueError(f"{name} has {int((arr < 0).sum())} negative value(s); customer value here must be >= 0 "
+                         f"(net refunds first, or clip losses to 0 explicitly).")
+    return arr
+
+
+def lorenz_curve(values) -> pd.DataFrame:
+    """Points of the Lorenz curve of customer value.
+
+    Customers are sorted from the smallest to the largest value; the curve joins
+    (share of customers, share of value) from (0, 0) to (1, 1). The further it sags
+    below the diagonal, the more concentrated the value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_share`` and ``value_share`` (n + 1 rows, starting at 0).
+
+    Examples
+    --------
+    >>> lorenz_curve([1, 3])["value_share"].tolist()
+    [0.0, 0.25, 1.0]
+    """
+    x = np.sort(_values(values))
+    total = x.sum()
+    if total <= 0:
+        raise ValueError("values sum to 0: the Lorenz curve needs some positive value.")
+    n = len(x)
+    return pd.DataFrame({
+        "customer_share": np.arange(n + 1) / n,
+        "value_share": np.r_[0.0, np.cumsum(x) / total],
+    })
+
+
+def gini(values) -> float:
+    """Gini coefficient of customer value: 0 = everyone equal, (n − 1)/n = one customer has it all.
+
+    .. math:: G = \\frac{\\sum_{i=1}^n (2i - n - 1)\\, x_{(i)}}{n \\sum_i x_i}
+
+    with :math:`x_{(1)} \\le \\dots \\le x_{(n)}` the sorted values; equivalently, twice
+    the area between the Lorenz curve and the diagonal.
+
+    Examples
+    --------
+    >>> gini([5, 5, 5])
+    0.0
+    >>> gini([0, 0, 0, 10])
+    0.75
+    """
+    x = np.sort(_values(values))
+    total = x.sum()
+    if total <= 0:
+        raise ValueError("values sum to 0: the Gini coefficient is undefined.")
+    n = len(x)
+    i = np.arange(1, n + 1)
+    return float(np.sum((2 * i - n - 1) * x) / (n * total))
+
+
+def pareto_table(values, top=(0.01, 0.05, 0.1, 0.2, 0.5)) -> pd.DataFrame:
+    """Share of total value that comes from the top x% of customers (二八法则).
+
+    The top share of customers is rounded up to whole customers (``ceil(x * n)``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``top`` fraction: ``n_customers`` and ``value_share``.
+
+    Examples
+    --------
+    >>> pareto_table([1, 1, 1, 1, 6], top=(0.2, 0.4))["value_share"].tolist()
+    [0.6, 0.7]
+    """
+    from crmlab.validation import check_fraction
+
+    x = np.sort(_values(values))[::-1]
+    total = x.sum()
+    if total <= 0:
+        raise ValueError("values sum to 0: there is no value to share.")
+    tops = [check_fraction(t, name="top", inclusive=False) if t != 1 else 1.0 for t in np.atleast_1d(top)]
+    cum = np.cumsum(x) / total
+    rows = []
+    for t in tops:
+        k = int(np.ceil(t * len(x) - 1e-12))
+        k = max(k, 1)
+        rows.append({"top": t, "n_customers": k, "value_share": float(cum[k - 1])})
+    return pd.DataFrame(rows).set_index("top")
+
+
+def _as_series(values, name="values") -> pd.Series:
+    arr = _values(values, name)
+    index = values.index if isinstance(values, pd.Series) else pd.RangeIndex(len(arr))
+    return pd.Series(arr, index=index, name=getattr(values, "name", None))
+
+
+def abc_classes(values, thresholds=(0.8, 0.95)) -> pd.Series:
+    """ABC classes by cumulative share of value.
+
+    Customers are sorted by decreasing value (ties keep their input order). A customer is
+    class A while the value of the customers *before* it is below ``thresholds[0]`` of the
+    total, i.e. A is the smallest group of top customers that reaches 80 % of the value;
+    B likewise up to ``thresholds[1]``; the rest is C.
+
+    Returns
+    -------
+    pandas.Series
+        ``"A"``, ``"B"`` or ``"C"`` per customer, with the index of ``values``.
+
+    Examples
+    --------
+    >>> abc_classes([50, 30, 10, 6, 4]).tolist()
+    ['A', 'A', 'B', 'B', 'C']
+    """
+    from crmlab.validation import check_fraction
+
+    s = _as_series(values)
+    if len(thresholds) != 2:
+        raise ValueError(f"thresholds must be two cumulative shares such as (0.8, 0.95), got {thresholds!r}.")
+    a, b = (check_fraction(t, name="thresholds") for t in thresholds)
+    if not a < b:
+        raise ValueError(f"thresholds must increase, got {thresholds!r}; e.g. (0.8, 0.95).")
+    total = s.sum()
+    if total <= 0:
+        raise ValueError("values sum to 0: there is no value to classify.")
+    order = np.argsort(-s.to_numpy(), kind="stable")
+    before = np.r_[0.0, np.cumsum(s.to_numpy()[order])[:-1]] / total
+    classes = np.where(before < a, "A", np.where(before < b, "B", "C"))
+    out = np.empty(len(s), dtype=object)
+    out[order] = classes
+    return pd.Series(out, index=s.index, name="abc_class", dtype="str")
+
+
+#: The seed course's advice per pyramid tier (关键客户 / 普通客户 / 小客户).
+PYRAMID_ADVICE = {
+    "key": ("Set up a dedicated team or account manager; concentrate the best resources on these customers; "
+            "build the relationship through regular, personal communication over several channels; "
+            "if one leaves, do everything possible to win them back."),
+    "ordinary": ("Raise their level and control cost: develop those with upgrade potential into key customers; "
+                 "for those without it, reduce service to cut cost; try hard to win back those who leave."),
+    "small": ("Judge their potential: nurture those who can grow into ordinary or key customers; for the rest, "
+              "serve them at lower cost or price the service so they choose whether to stay; drop loss-making "
+              "customers; win back leavers only when it pays."),
+}
+_TIER_ZH = {"key": "关键客户", "ordinary": "普通客户", "small": "小客户"}
+
+
+def pyramid_tiers(values, shares=(0.2, 0.3)) -> pd.Series:
+    """Customer pyramid tier of each customer: key / ordinary / small.
+
+    Customers are ranked by decreasing value (ties keep input order); the top
+    ``shares[0]`` of customers are *key* (关键客户), the next ``shares[1]`` *ordinary*
+    (普通客户), the rest *small* (小客户). Counts are rounded up to whole customers.
+
+    Returns
+    -------
+    pandas.Series
+        Ordered categorical ``key`` > ``ordinary`` > ``small`` with the index of ``values``.
+
+    Examples
+    --------
+    >>> pyramid_tiers([10, 500, 40, 5, 60]).tolist()
+    ['small', 'key', 'ordinary', 'small', 'ordinary']
+    """
+    from crmlab.validation import check_fraction
+
+    s = _as_series(values)
+    if len(shares) != 2:
+        raise ValueError(f"shares must be two customer shares (key, ordinary) such as (0.2, 0.3), got {shares!r}.")
+    key, ordinary = (check_fraction(x, name="shares") for x in shares)
+    if key + ordinary >= 1:
+        raise ValueError(f"shares {shares!r} leave no small customers; they must sum to less than 1.")
+    n = len(s)
+    n_key = int(np.ceil(key * n - 1e-12))
+    n_ord = int(np.ceil((key + ordinary) * n - 1e-12)) - n_key
+    order = np.argsort(-s.to_numpy(), kind="stable")
+    tiers = np.empty(n, dtype=object)
+    tiers[order] = ["key"] * n_key + ["ordinary"] * n_ord + ["small"] * (n - n_key - n_ord)
+    dtype = pd.CategoricalDtype(["key", "ordinary", "small"], ordered=True)
+    return pd.Series(tiers, index=s.index, name="tier").astype(dtype)
+
+
+def customer_pyramid(values, *, cost_to_serve=None, shares=(0.2, 0.3)) -> pd.DataFrame:
+    """The customer pyramid (客户金字塔): what each tier is worth, costs and needs.
+
+    Parameters
+    ----------
+    values : array-like or pandas.Series
+        Value of each customer (e.g. gross margin or spend over a year).
+    cost_to_serve : array-like or pandas.Series, optional
+        Cost of serving each customer (discounts, service contacts, offers), same length /
+        index as ``values``. Adds ``cost_to_serve``, ``net_value`` and ``net_value_share``.
+    shares : (float, float)
+        Customer shares of the key and ordinary tiers (see :func:`pyramid_tiers`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per tier (key, ordinary, small): ``tier_zh``, ``n_customers``,
+        ``customer_share``, ``value``, ``value_share``, ``mean_value``, [cost columns,]
+        and ``advice`` (the seed course's management advice for the tier).
+
+    Examples
+    --------
+    >>> pyr = customer_pyramid([100, 50, 20, 10, 5, 5, 4, 3, 2, 1])
+    >>> pyr["n_customers"].tolist(), pyr["value"].tolist()
+    ([2, 3, 5], [150.0, 35.0, 15.0])
+    """
+    s = _as_series(values)
+    tiers = pyramid_tiers(s, shares)
+    frame = pd.DataFrame({"tier": tiers, "value": s})
+    if cost_to_serve is not None:
+        cost = _as_series(cost_to_serve, name="cost_to_serve")
+        if isinstance(cost_to_serve, pd.Series) and isinstance(values, pd.Series):
+            if not cost.index.equals(s.index):
+                missing = s.index.difference(cost.index)
+                if len(missing):
+                    raise ValueError(f"cost_to_serve has no cost for {len(missing)} customer(s) (e.g. {missing.tolist()[0]!r}); "
+                                     f"give one cost per customer of values.")
+                cost = cost.reindex(s.index)
+        else:
+            check_same_length(values=s, cost_to_serve=cost)
+            cost.index = s.index
+        frame["cost_to_serve"] = cost
+    grouped = frame.groupby("tier", observed=False)
+    table = pd.DataFrame({
+        "tier_zh": [_TIER_ZH[t] for t in tiers.cat.categories],
+        "n_customers": grouped.size().astype("int64"),
+        "value": grouped["value"].sum(),
+    })
+    table["customer_share"] = table["n_customers"] / len(s)
+    table["value_share"] = table["value"] / s.sum()
+    table["mean_value"] = table["value"] / table["n_customers"]
+    if cost_to_serve is not None:
+        table["cost_to_serve"] = grouped["cost_to_serve"].sum()
+        table["net_value"] = table["value"] - table["cost_to_serve"]
+        table["net_value_share"] = table["net_value"] / table["net_value"].sum()
+    table["advice"] = [PYRAMID_ADVICE[t] for t in table.index]
+    table.index = pd.Index(list(table.index), name="tier")
+    return table[["tier_zh", "n_customers", "customer_share", "value", "value_share", "mean_value",
+                  *([c for c in ("cost_to_serve", "net_value", "net_value_share") if c in table]), "advice"]]
