@@ -1,0 +1,686 @@
+"""Churn early warning (客户流失预警) and churn reasons (流失原因).
+
+The workflow an analyst takes to production:
+
+1. :func:`churn_labels`: who churned after a cutoff date. In a non-contractual business
+   nobody cancels, so churn is *observed* as "no purchase within a window after the
+   cutoff"; the simulated company's truth also says who *really* dropped out.
+2. :func:`churn_features`: point-in-time features, computed only from what was known at
+   the cutoff (no leakage from the future).
+3. :func:`early_warning`: the course's rule-based indicators as a transparent scorecard.
+4. :func:`make_churn_model`: scikit-learn pipelines (logistic regression, gradient
+   boosting) with class weights and probability calibration.
+5. Evaluation that answers "whom do we call?": :func:`lift_table`, :func:`profit_curve`,
+   :func:`cost_threshold`.
+6. Reasons: :func:`churn_drivers` (permutation importance) and
+   :func:`complaint_profile` (complaint categories of churners vs stayers).
+
+Dates: a ``cutoff`` covers its whole day. Everything up to the end of the cutoff day is
+"known"; the label window starts the next day.
+
+Examples
+--------
+>>> import crmlab as crm
+>>> data = crm.synth.generate(n_customers=300, seed=1)
+>>> X = churn_features(data, cutoff="2024-06-30")
+>>> y = churn_labels(data, cutoff="2024-06-30", window_days=90)
+>>> bool((X.index == y.index).all())
+True
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+
+from crmlab.validation import (
+    check_array,
+    check_choice,
+    check_frame,
+    check_in_range,
+    check_positive_int,
+    check_same_length,
+    check_timestamp,
+)
+
+__all__ = [
+    "churn_labels",
+    "churn_features",
+    "early_warning",
+    "WARNING_RULES",
+    "make_churn_model",
+    "lift_table",
+    "profit_curve",
+    "cost_threshold",
+    "churn_drivers",
+    "complaint_profile",
+]
+
+_DAY = pd.Timedelta(days=1)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _table(data, name: str) -> pd.DataFrame:
+    table = getattr(data, name, None)
+    if table is None:
+        raise TypeError(
+            f"data must be a CRMData (e.g. crm.load_retail()) with a {name!r} table; "
+            f"got {type(data).__name__} without it."
+        )
+    return table
+
+
+def _cut(data, cutoff) -> pd.Timestamp:
+    """First moment *after* the cutoff day (exclusive upper bound of what is known)."""
+    ts = check_timestamp(cutoff, name="cutoff")
+    return ts.normalize() + _DAY
+
+
+def _check_binary(y_true, *, name: str = "y_true") -> np.ndarray:
+    y = check_array(y_true, name=name)
+    if not np.isin(y, (0.0, 1.0)).all():
+        bad = y[~np.isin(y, (0.0, 1.0))][0]
+        raise ValueError(f"{name} must be 0/1 (or True/False) churn labels; found {bad:g}.")
+    if np.unique(y).size < 2:
+        raise ValueError(
+            f"{name} holds a single class (all {int(y[0])}); lift and profit need both churners "
+            f"and stayers. Use a longer window or a larger sample."
+        )
+    return y.astype(int)
+
+
+def _check_scores(y_score, *, name: str = "y_score") -> np.ndarray:
+    s = check_array(y_score, name=name)
+    check_in_range(s, low=0.0, high=1.0, name=name)
+    return s
+
+
+def _check_labels_scores(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
+    y = check_array(y_true, name="y_true")
+    s = check_array(y_score, name="y_score")
+    check_same_length(y_true=y, y_score=s)
+    return _check_binary(y), _check_scores(s)
+
+
+def _check_money(value, *, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a number (CNY), got {value!r}.")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative amount, got {value!r}.")
+    return float(value)
+
+
+# ----------------------------------------------------------------------------- labels & features
+def _buyers_at(tx: pd.DataFrame, cut: pd.Timestamp, active_days: int | None = None) -> pd.Index:
+    start = cut - pd.Timedelta(days=active_days) if active_days is not None else pd.Timestamp.min
+    ids = tx.loc[(tx["date"] < cut) & (tx["date"] >= start), "customer_id"].unique()
+    return pd.Index(np.sort(ids), name="customer_id")
+
+
+def _check_active_days(active_days):
+    return None if active_days is None else check_positive_int(active_days, name="active_days")
+
+
+def churn_labels(data, *, cutoff, window_days: int = 90, active_days: int | None = None) -> pd.DataFrame:
+    """Observed churn after ``cutoff`` and, when the data has a truth table, real dropout.
+
+    The population is every customer who bought at least once up to the cutoff (with
+    ``active_days``: within the last ``active_days`` days before it).
+
+    - ``churned`` (observed, what an analyst can know): no purchase in the
+      ``window_days`` days after the cutoff day.
+    - ``dropped_out`` (simulated data only): the customer had really left by the end of
+      the window (``truth.dropout_date`` within it or before). Quiet but alive customers
+      are "churned" without having left; customers who buy once more and then leave
+      are "dropped out" without being "churned".
+
+    Parameters
+    ----------
+    data : CRMData
+    cutoff : date-like
+        Last day of the known history.
+    window_days : int, default 90
+        Length of the label window. It must end by ``data.observation_end``.
+    active_days : int, optional
+        Keep only customers active (a purchase) in the ``active_days`` days up to the
+        cutoff; customers silent for longer are already lost, not "about to churn".
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``: bool ``churned`` [, bool ``dropped_out``].
+
+    Examples
+    --------
+    >>> import crmlab as crm
+    >>> data = crm.synth.generate(n_customers=200, seed=3)
+    >>> y = churn_labels(data, cutoff="2024-06-30")
+    >>> list(y.columns)
+    ['churned', 'dropped_out']
+    """
+    window_days = check_positive_int(window_days, name="window_days")
+    active_days = _check_active_days(active_days)
+    cut = _cut(data, cutoff)
+    end = cut + pd.Timedelta(days=window_days)
+    obs_end = getattr(data, "observation_end", None)
+    if obs_end is not None and end > pd.Timestamp(obs_end) + pd.Timedelta(seconds=1):
+        raise ValueError(
+            f"The label window ({cut.date()} to {(end - _DAY).date()}) runs past the observation end "
+            f"{pd.Timestamp(obs_end).date()}: nobody could be seen buying after it. Choose an earlier "
+            f"cutoff or a shorter window_days."
+        )
+    tx = check_frame(_table(data, "transactions"), required=["customer_id", "date"], dates=["date"],
+                     not_missing=["customer_id", "date"], name="transactions")
+    base = _buyers_at(tx, cut, active_days)
+    if base.empty:
+        raise ValueError(f"No customer bought anything by the cutoff {cut.date() - pd.Timedelta(days=1)}; choose a later cutoff.")
+    in_window = tx.loc[(tx["date"] >= cut) & (tx["date"] < end), "customer_id"].unique()
+    out = pd.DataFrame({"churned": ~base.isin(in_window)}, index=base)
+    truth = getattr(data, "truth", None)
+    if truth is not None and "dropout_date" in truth.columns:
+        dd = truth.set_index("customer_id")["dropout_date"].reindex(base)
+        out["dropped_out"] = (dd.notna() & (dd < end)).to_numpy()
+    return out
+
+
+def _count_between(frame: pd.DataFrame, date_col: str, lo, hi, index: pd.Index, *, value=None, nunique=None) -> pd.Series:
+    part = frame[(frame[date_col] >= lo) & (frame[date_col] < hi)]
+    g = part.groupby("customer_id")
+    if value is not None:
+        s = g[value].sum()
+    elif nunique is not None:
+        s = g[nunique].nunique()
+    else:
+        s = g.size()
+    return s.reindex(index, fill_value=0).astype(float)
+
+
+def churn_features(data, *, cutoff, period_days: int = 90, active_days: int | None = None) -> pd.DataFrame:
+    """Point-in-time churn features: only what was known at the end of the cutoff day.
+
+    One row per customer who bought at least once by the cutoff (within ``active_days``
+    if given: the population of :func:`churn_labels` with the same arguments). "Recent" is the last ``period_days`` days up to the cutoff,
+    "previous" the ``period_days`` before that; a trend is recent minus previous.
+
+    Columns
+    -------
+    - behaviour: ``recency_days``, ``tenure_days`` (since signup), ``frequency``,
+      ``frequency_recent``, ``frequency_previous``, ``frequency_trend``, ``spend_total``,
+      ``spend_recent``, ``spend_previous``, ``spend_trend``, ``avg_order_value``,
+      ``discount_share`` (share of orders with a discount), ``main_channel``;
+    - engagement: ``visits_recent``, ``visits_previous``, ``visits_trend`` (journey
+      sessions);
+    - service: ``inquiries``, ``complaints``, ``complaints_recent``, ``open_complaints``
+      (filed but not resolved by the cutoff: a complaint resolved later was still open);
+    - attitude: ``csat_last``, ``nps_last`` (latest survey before the cutoff; missing if none);
+    - profile: ``acquisition_channel``, ``age``, ``city_tier``, ``income_band``,
+      ``is_member`` (joined by the cutoff), ``member_days``, ``offer_received``
+      (retention offer sent by the cutoff).
+
+    ``member_tier`` is not used: the customers table records it at the observation end,
+    which would leak the future.
+
+    Parameters
+    ----------
+    data : CRMData
+    cutoff : date-like
+    period_days : int, default 90
+    active_days : int, optional
+        See :func:`churn_labels`.
+
+    Returns
+    -------
+    DataFrame indexed by ``customer_id``.
+
+    Examples
+    --------
+    >>> import crmlab as crm
+    >>> X = churn_features(crm.synth.generate(n_customers=200, seed=3), cutoff="2024-06-30")
+    >>> bool((X["recency_days"] >= 0).all())
+    True
+    """
+    period_days = check_positive_int(period_days, name="period_days")
+    active_days = _check_active_days(active_days)
+    cut = _cut(data, cutoff)
+    period = pd.Timedelta(days=period_days)
+    tx = check_frame(_table(data, "transactions"), required=["customer_id", "date", "amount", "discount", "channel"],
+                     dates=["date"], numeric=["amount", "discount"], not_missing=["customer_id", "date", "amount"],
+                     name="transactions")
+    cust = check_frame(_table(data, "customers"),
+                       required=["customer_id", "signup_date", "acquisition_channel", "age", "city_tier",
+                                 "income_band", "member_since"],
+                       dates=["signup_date", "member_since"], unique="customer_id", name="customers")
+    inter = check_frame(_table(data, "interactions"), required=["customer_id", "date", "type", "resolved", "resolution_days"],
+                        dates=["date"], allow_empty=True, name="interactions")
+    surveys = check_frame(_table(data, "surveys"), required=["customer_id", "date", "csat", "nps"], dates=["date"],
+                          allow_empty=True, name="surveys")
+    touch = check_frame(_table(data, "touchpoints"), required=["customer_id", "timestamp", "session_id"],
+                        dates=["timestamp"], allow_empty=True, name="touchpoints")
+    camp = check_frame(_table(data, "campaigns"), required=["customer_id", "campaign_date", "treated"],
+                       dates=["campaign_date"], allow_empty=True, name="campaigns")
+
+    past = tx[tx["date"] < cut]
+    idx = _buyers_at(tx, cut, active_days)
+    if idx.empty:
+        raise ValueError(f"No customer bought anything by the cutoff {(cut - _DAY).date()}; choose a later cutoff.")
+    g = past.groupby("customer_id")
+    X = pd.DataFrame(index=idx)
+    X["recency_days"] = ((cut - g["date"].max()) / _DAY).reindex(idx)
+    signup = cust.set_index("customer_id")["signup_date"].reindex(idx)
+    X["tenure_days"] = (cut - signup) / _DAY
+    X["frequency"] = g.size().reindex(idx).astype(float)
+    X["frequency_recent"] = _count_between(past, "date", cut - period, cut, idx)
+    X["frequency_previous"] = _count_between(past, "date", cut - 2 * period, cut - period, idx)
+    X["frequency_trend"] = X["frequency_recent"] - X["frequency_previous"]
+    X["spend_total"] = g["amount"].sum().reindex(idx)
+    X["spend_recent"] = _count_between(past, "date", cut - period, cut, idx, value="amount")
+    X["spend_previous"] = _count_between(past, "date", cut - 2 * period, cut - period, idx, value="amount")
+    X["spend_trend"] = X["spend_recent"] - X["spend_previous"]
+    X["avg_order_value"] = X["spend_total"] / X["frequency"]
+    X["discount_share"] = past.assign(d=past["discount"] > 0).groupby("customer_id")["d"].mean().reindex(idx)
+    # most used channel; ties go to the alphabetically first channel
+    counts = past.groupby(["customer_id", "channel"]).size().rename("n").reset_index()
+    counts = counts.sort_values(["customer_id", "n", "channel"], ascending=[True, False, True])
+    X["main_channel"] = counts.drop_duplicates("customer_id").set_index("customer_id")["channel"].reindex(idx).astype("str")
+
+    tp = touch[touch["timestamp"] < cut]
+    X["visits_recent"] = _count_between(tp, "timestamp", cut - period, cut, idx, nunique="session_id")
+    X["visits_previous"] = _count_between(tp, "timestamp", cut - 2 * period, cut - period, idx, nunique="session_id")
+    X["visits_trend"] = X["visits_recent"] - X["visits_previous"]
+
+    known = inter[inter["date"] < cut]
+    complaints = known[known["type"] == "complaint"]
+    X["inquiries"] = known[known["type"] != "complaint"].groupby("customer_id").size().reindex(idx, fill_value=0).astype(float)
+    X["complaints"] = complaints.groupby("customer_id").size().reindex(idx, fill_value=0).astype(float)
+    X["complaints_recent"] = _count_between(complaints, "date", cut - period, cut, idx)
+    closed_at = complaints["date"] + pd.to_timedelta(complaints["resolution_days"], unit="D")
+    still_open = ~(complaints["resolved"].astype(bool) & (closed_at < cut))
+    X["open_complaints"] = complaints[still_open].groupby("customer_id").size().reindex(idx, fill_value=0).astype(float)
+
+    last_survey = surveys[surveys["date"] < cut].sort_values(["customer_id", "date"]).drop_duplicates("customer_id", keep="last")
+    last_survey = last_survey.set_index("customer_id").reindex(idx)
+    X["csat_last"] = last_survey["csat"].astype(float)
+    X["nps_last"] = last_survey["nps"].astype(float)
+
+    profile = cust.set_index("customer_id").reindex(idx)
+    X["acquisition_channel"] = profile["acquisition_channel"].astype("str")
+    X["age"] = profile["age"].astype(float)
+    X["city_tier"] = profile["city_tier"].astype(float)
+    X["income_band"] = profile["income_band"].astype("str")
+    joined = profile["member_since"] < cut
+    X["is_member"] = joined.astype(float)
+    X["member_days"] = ((cut - profile["member_since"]) / _DAY).where(joined, 0.0).astype(float)
+    sent = camp[(camp["campaign_date"] < cut) & camp["treated"].astype(bool)]["customer_id"].unique()
+    X["offer_received"] = idx.isin(sent).astype(float)
+    return X
+
+
+# ----------------------------------------------------------------------------- early warning
+#: The course's warning indicators (流失预警指标): name -> (description, test on the features).
+WARNING_RULES = {
+    "falling_frequency": "fewer purchases in the recent period than in the previous one",
+    "falling_spend": "lower spend in the recent period than in the previous one",
+    "fewer_interactions": "fewer visits (sessions) in the recent period than in the previous one",
+    "unresolved_complaint": "at least one complaint still open at the cutoff",
+}
+
+
+def early_warning(features: pd.DataFrame, *, weights: dict | None = None) -> pd.DataFrame:
+    """Rule-based early-warning scorecard (客户流失预警指标).
+
+    Each rule of :data:`WARNING_RULES` raises a flag; the warning score is the weighted
+    number of flags, rescaled to [0, 1] (so it can be fed to :func:`lift_table`), and the
+    level is ``"high"`` (at least half of the total weight), ``"medium"`` (any flag) or
+    ``"low"``.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Output of :func:`churn_features` (needs the ``*_recent``/``*_previous`` and
+        ``open_complaints`` columns).
+    weights : dict, optional
+        Rule name -> weight (default 1 each).
+
+    Returns
+    -------
+    DataFrame
+        Same index; one bool column per rule, ``n_flags``, ``warning_score``, ``warning_level``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"frequency_recent": [0, 3], "frequency_previous": [2, 1],
+    ...                   "spend_recent": [0.0, 90.0], "spend_previous": [50.0, 40.0],
+    ...                   "visits_recent": [1, 4], "visits_previous": [3, 2], "open_complaints": [1, 0]})
+    >>> early_warning(f)["warning_level"].tolist()
+    ['high', 'low']
+    """
+    needed = ["frequency_recent", "frequency_previous", "spend_recent", "spend_previous",
+              "visits_recent", "visits_previous", "open_complaints"]
+    f = check_frame(features, required=needed, numeric=needed, not_missing=needed, name="features")
+    w = {rule: 1.0 for rule in WARNING_RULES}
+    if weights is not None:
+        if not isinstance(weights, dict):
+            raise TypeError(f"weights must be a dict of rule -> weight, got {type(weights).__name__}.")
+        for rule, value in weights.items():
+            check_choice(rule, list(WARNING_RULES), name="weights key")
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) or value < 0:
+                raise ValueError(f"weights[{rule!r}] must be a non-negative number, got {value!r}.")
+            w[rule] = float(value)
+    total = sum(w.values())
+    if total <= 0:
+        raise ValueError("weights are all zero; give at least one rule a positive weight.")
+    out = pd.DataFrame(index=f.index)
+    out["falling_frequency"] = f["frequency_recent"] < f["frequency_previous"]
+    out["falling_spend"] = f["spend_recent"] < f["spend_previous"]
+    out["fewer_interactions"] = f["visits_recent"] < f["visits_previous"]
+    out["unresolved_complaint"] = f["open_complaints"] > 0
+    out["n_flags"] = out[list(WARNING_RULES)].sum(axis=1).astype(int)
+    score = sum(out[rule].astype(float) * w[rule] for rule in WARNING_RULES) / total
+    out["warning_score"] = score
+    out["warning_level"] = np.select([score >= 0.5, score > 0], ["high", "medium"], "low")
+    out["warning_level"] = out["warning_level"].astype("str")
+    return out
+
+
+# ----------------------------------------------------------------------------- models
+def make_churn_model(kind: str = "logistic", *, class_weight=None, calibrate: str | None = None,
+                     random_state: int = 0):
+    """A scikit-learn pipeline for churn: preprocessing + classifier (+ calibration).
+
+    Numeric columns are median-imputed (with a missing-value indicator, e.g. "never
+    answered a survey") and, for the logistic model, standardised; text columns are
+    one-hot encoded (unseen categories ignored).
+
+    Parameters
+    ----------
+    kind : {"logistic", "boosting"}
+        ``LogisticRegression`` or ``HistGradientBoostingClassifier``.
+    class_weight : None or "balanced"
+        ``"balanced"`` up-weights the rare churners. It improves the ranking of some
+        models but inflates the probabilities: calibrate before using them as money.
+    calibrate : None, "sigmoid" or "isotonic"
+        Wrap the pipeline in ``CalibratedClassifierCV(method=..., cv=3)``.
+    random_state : int
+
+    Returns
+    -------
+    sklearn estimator (unfitted)
+
+    Examples
+    --------
+    >>> model = make_churn_model("boosting", calibrate="isotonic")
+    >>> type(model).__name__
+    'CalibratedClassifierCV'
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    check_choice(kind, ["logistic", "boosting"], name="kind")
+    check_choice(class_weight, [None, "balanced"], name="class_weight")
+    check_choice(calibrate, [None, "sigmoid", "isotonic"], name="calibrate")
+    numeric_steps = [("impute", SimpleImputer(strategy="median", add_indicator=True))]
+    if kind == "logistic":
+        numeric_steps.append(("scale", StandardScaler()))
+        clf = LogisticRegression(max_iter=2000, class_weight=class_weight)
+    else:
+        clf = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.05, max_leaf_nodes=15,
+                                             min_samples_leaf=40, l2_regularization=1.0,
+                                             class_weight=class_weight, random_state=random_state)
+    pre = ColumnTransformer(
+        [("num", Pipeline(numeric_steps), make_column_selector(dtype_include="number")),
+         ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+          make_column_selector(dtype_exclude="number"))],
+        verbose_feature_names_out=False,
+    )
+    model = Pipeline([("prepare", pre), ("classifier", clf)])
+    if calibrate is not None:
+        model = CalibratedClassifierCV(model, method=calibrate, cv=3)
+    return model
+
+
+# ----------------------------------------------------------------------------- evaluation
+def lift_table(y_true, y_score, bins: int = 10) -> pd.DataFrame:
+    r"""Lift and cumulative gain by score decile (提升度表).
+
+    Customers are sorted by score (highest first; ties keep the input order) and cut into
+    ``bins`` groups of (nearly) equal size; group 1 is the riskiest.
+
+    .. math::
+        \text{lift}_k = \frac{\text{churn rate in group } k}{\text{overall churn rate}},\qquad
+        \text{gain}_k = \frac{\text{churners in groups } 1..k}{\text{all churners}}
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        Observed churn.
+    y_score : array-like of float in [0, 1]
+        Predicted churn probability (or any score rescaled to [0, 1]).
+    bins : int, default 10
+
+    Returns
+    -------
+    DataFrame
+        ``decile, customers, churners, mean_score, rate, lift, cum_share, cumulative_gain,
+        cumulative_lift``.
+
+    Examples
+    --------
+    >>> t = lift_table([1, 1, 0, 1, 0, 0, 0, 0, 1, 0], [.9, .8, .7, .6, .5, .4, .3, .2, .1, 0], bins=5)
+    >>> t[["decile", "churners", "lift", "cumulative_gain"]].values.tolist()[:2]
+    [[1.0, 2.0, 2.5, 0.5], [2.0, 1.0, 1.25, 0.75]]
+    """
+    y, s = _check_labels_scores(y_true, y_score)
+    n = y.size
+    bins = check_positive_int(bins, name="bins")
+    if bins > n:
+        raise ValueError(f"bins={bins} is more than the {n} customers; use at most {n} bins.")
+    order = np.argsort(-s, kind="stable")
+    group = (np.arange(n) * bins) // n + 1
+    df = pd.DataFrame({"decile": group, "y": y[order], "s": s[order]})
+    t = df.groupby("decile").agg(customers=("y", "size"), churners=("y", "sum"), mean_score=("s", "mean")).reset_index()
+    overall = y.mean()
+    t["rate"] = t["churners"] / t["customers"]
+    t["lift"] = t["rate"] / overall
+    t["cum_share"] = t["customers"].cumsum() / n
+    t["cumulative_gain"] = t["churners"].cumsum() / y.sum()
+    t["cumulative_lift"] = t["cumulative_gain"] / t["cum_share"]
+    return t.astype({"customers": int, "churners": int})
+
+
+def _check_value(value, n: int) -> np.ndarray:
+    if isinstance(value, Real) and not isinstance(value, (bool, np.bool_)):
+        v = np.full(n, float(value))
+    else:
+        v = check_array(value, name="value")
+        check_same_length(y_true=range(n), value=v)
+    if (v < 0).any():
+        raise ValueError(f"value must be >= 0 (the value saved if a churner stays); found {v[v < 0][0]:g}.")
+    return v
+
+
+def profit_curve(y_true, y_score, *, value, contact_cost: float, offer_cost: float,
+                 accept_rate: float = 1.0) -> pd.DataFrame:
+    r"""Profit of a retention campaign that contacts everyone above each threshold.
+
+    Each contacted customer costs ``contact_cost``. A contacted churner accepts the
+    offer with probability ``accept_rate`` and stays: the company keeps ``value`` but
+    pays ``offer_cost``. A contacted customer who would have stayed anyway takes the
+    offer too (``offer_cost`` wasted). For customer :math:`i` contacted:
+
+    .. math:: \pi_i = y_i\, a\, (V_i - c_o) - (1 - y_i)\, c_o - c_c
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        Observed churn (in a holdout sample).
+    y_score : array-like in [0, 1]
+        Predicted churn probability.
+    value : float or array-like
+        Value saved when a churner is retained (e.g. CLV), one number or one per customer.
+    contact_cost, offer_cost : float
+        Cost per contact and per offer redeemed (CNY).
+    accept_rate : float, default 1
+        Share of contacted churners who accept and stay.
+
+    Returns
+    -------
+    DataFrame
+        One row per distinct score used as threshold (plus "contact nobody"):
+        ``threshold, contacted, share_contacted, churners_reached, profit``.
+
+    Examples
+    --------
+    >>> pc = profit_curve([1, 0, 1, 0], [0.9, 0.8, 0.4, 0.1], value=100, contact_cost=5, offer_cost=10)
+    >>> pc[["contacted", "profit"]].values.tolist()
+    [[0.0, 0.0], [1.0, 85.0], [2.0, 70.0], [3.0, 155.0], [4.0, 140.0]]
+    """
+    y, s = _check_labels_scores(y_true, y_score)
+    v = _check_value(value, y.size)
+    c_c = _check_money(contact_cost, name="contact_cost")
+    c_o = _check_money(offer_cost, name="offer_cost")
+    a = check_array([accept_rate], name="accept_rate")[0]
+    check_in_range(np.array([a]), low=0.0, high=1.0, name="accept_rate")
+    order = np.argsort(-s, kind="stable")
+    ys, ss, vs = y[order], s[order], v[order]
+    gain = ys * a * (vs - c_o) - (1 - ys) * c_o - c_c
+    cum = np.concatenate([[0.0], np.cumsum(gain)])
+    reached = np.concatenate([[0], np.cumsum(ys)])
+    # a threshold contacts every customer with score >= it, so keep the last row of each tie block
+    last_of_tie = np.r_[ss[1:] != ss[:-1], True]
+    keep = np.r_[True, last_of_tie]
+    contacted = np.arange(y.size + 1)[keep]
+    return pd.DataFrame({
+        "threshold": np.r_[np.inf, ss][keep],
+        "contacted": contacted.astype(float),
+        "share_contacted": contacted / y.size,
+        "churners_reached": reached[keep].astype(float),
+        "profit": cum[keep],
+    }).reset_index(drop=True)
+
+
+def cost_threshold(*, value: float, contact_cost: float, offer_cost: float, accept_rate: float = 1.0) -> float:
+    r"""Churn probability above which contacting a customer pays, in expectation.
+
+    With a calibrated probability :math:`p`, contacting is worth
+    :math:`p\,a\,(V - c_o) - (1 - p)\,c_o - c_c`, positive when
+
+    .. math:: p > p^* = \frac{c_c + c_o}{a V + (1 - a) c_o}
+
+    The same assumptions as :func:`profit_curve`.
+
+    Examples
+    --------
+    >>> cost_threshold(value=200, contact_cost=5, offer_cost=15)
+    0.1
+    """
+    v = _check_money(value, name="value")
+    c_c = _check_money(contact_cost, name="contact_cost")
+    c_o = _check_money(offer_cost, name="offer_cost")
+    a = check_array([accept_rate], name="accept_rate")[0]
+    check_in_range(np.array([a]), low=0.0, high=1.0, name="accept_rate")
+    denom = a * v + (1 - a) * c_o
+    if denom <= 0:
+        raise ValueError("value * accept_rate must be positive: with nothing to save no threshold pays.")
+    return float((c_c + c_o) / denom)
+
+
+# ----------------------------------------------------------------------------- reasons
+def churn_drivers(model, X: pd.DataFrame, y, *, scoring: str = "roc_auc", n_repeats: int = 5,
+                  random_state: int = 0) -> pd.DataFrame:
+    """Churn reasons from a fitted model: permutation importance on held-out data.
+
+    A thin wrapper of :func:`sklearn.inspection.permutation_importance`: each feature
+    is shuffled ``n_repeats`` times and the drop in ``scoring`` is its importance.
+
+    Returns
+    -------
+    DataFrame
+        ``feature, importance, importance_std``, most important first.
+
+    Examples
+    --------
+    >>> import crmlab as crm
+    >>> data = crm.synth.generate(n_customers=400, seed=2)
+    >>> X = churn_features(data, cutoff="2024-06-30")
+    >>> y = churn_labels(data, cutoff="2024-06-30")["churned"]
+    >>> m = make_churn_model().fit(X, y)
+    >>> churn_drivers(m, X, y, n_repeats=2).columns.tolist()
+    ['feature', 'importance', 'importance_std']
+    """
+    from sklearn.inspection import permutation_importance
+
+    if not hasattr(model, "predict_proba"):
+        raise TypeError(f"model must be a fitted classifier with predict_proba, got {type(model).__name__}.")
+    X = check_frame(X, name="X")
+    y = _check_binary(y, name="y")
+    check_same_length(X=X, y=y)
+    n_repeats = check_positive_int(n_repeats, name="n_repeats")
+    res = permutation_importance(model, X, y, scoring=scoring, n_repeats=n_repeats, random_state=random_state)
+    out = pd.DataFrame({"feature": X.columns.astype(str), "importance": res.importances_mean,
+                        "importance_std": res.importances_std})
+    return out.sort_values(["importance", "feature"], ascending=[False, True], ignore_index=True)
+
+
+def complaint_profile(data, churned, *, cutoff) -> pd.DataFrame:
+    """Complaint categories of churners vs stayers (流失原因), per 100 orders.
+
+    Customers who buy more also complain more, so raw complaint counts make the loyal
+    look unhappy. Rates per 100 orders (all before the cutoff) remove that: for each
+    complaint category, and for ``"all"`` and ``"unresolved"`` (open at the cutoff)
+    complaints, the rate among churners and among stayers and their ratio.
+
+    Parameters
+    ----------
+    data : CRMData
+    churned : bool Series indexed by customer_id
+        E.g. ``churn_labels(...)["churned"]``; it defines the population.
+    cutoff : date-like
+        Only orders and complaints by the end of this day count.
+
+    Returns
+    -------
+    DataFrame
+        ``category, churners_rate, stayers_rate, ratio`` (rates per 100 orders), highest
+        ratio first.
+
+    Examples
+    --------
+    >>> import crmlab as crm
+    >>> data = crm.synth.generate(n_customers=400, seed=2)
+    >>> y = churn_labels(data, cutoff="2024-06-30")["churned"]
+    >>> complaint_profile(data, y, cutoff="2024-06-30").columns.tolist()
+    ['category', 'churners_rate', 'stayers_rate', 'ratio']
+    """
+    cut = _cut(data, cutoff)
+    if not isinstance(churned, pd.Series):
+        raise TypeError("churned must be a pandas Series of True/False indexed by customer_id, "
+                        "e.g. churn_labels(...)['churned'].")
+    labels = pd.Series(_check_binary(churned.astype(float), name="churned").astype(bool), index=churned.index)
+    tx = check_frame(_table(data, "transactions"), required=["customer_id", "date"], dates=["date"], name="transactions")
+    inter = check_frame(_table(data, "interactions"),
+                        required=["customer_id", "date", "type", "category", "resolved", "resolution_days"],
+                        dates=["date"], allow_empty=True, name="interactions")
+    orders = tx[tx["date"] < cut].groupby("customer_id").size().reindex(labels.index, fill_value=0)
+    n_orders = {True: orders[labels].sum(), False: orders[~labels].sum()}
+    if min(n_orders.values()) == 0:
+        raise ValueError("One group has no orders before the cutoff; pass labels of customers who bought by then.")
+    comp = inter[(inter["type"] == "complaint") & (inter["date"] < cut) & inter["customer_id"].isin(labels.index)]
+    comp = comp.assign(churner=labels.reindex(comp["customer_id"]).to_numpy())
+    closed_at = comp["date"] + pd.to_timedelta(comp["resolution_days"], unit="D")
+    unresolved = ~(comp["resolved"].astype(bool) & (closed_at < cut))
+    groups = {str(c): comp[comp["category"] == c] for c in sorted(comp["category"].unique())}
+    groups.update({"all": comp, "unresolved": comp[unresolved]})
+    rows = []
+    for cat, part in groups.items():
+        c = 100 * part["churner"].sum() / n_orders[True]
+        s_ = 100 * (~part["churner"]).sum() / n_orders[False]
+        rows.append({"category": cat, "churners_rate": float(c), "stayers_rate": float(s_),
+                     "ratio": float(c / s_) if s_ > 0 else np.nan})
+    return pd.DataFrame(rows).sort_values("ratio", ascending=False, ignore_index=True)

@@ -1,0 +1,472 @@
+"""Retention campaigns (挽留策略) and win-back (挽回流失客户): uplift and targeting by profit.
+
+A churn model says who is likely to leave; a retention offer pays only where it *changes*
+the outcome. The uplift of customer :math:`x` is
+
+.. math:: \\tau(x) = P(Y = 1 \\mid x, \\text{offer}) - P(Y = 1 \\mid x, \\text{no offer})
+
+for a desired outcome :math:`Y` (here: the customer is retained). It is estimated from a
+randomised campaign (treatment and control group) with
+
+- :class:`TwoModelUplift`: one classifier per group, uplift = difference of predictions;
+- :class:`ClassTransformationUplift`: one classifier for
+  :math:`Z = YT + (1-Y)(1-T)`, uplift = :math:`2P(Z=1 \\mid x) - 1` (Jaskowski &
+  Jaroszewicz 2012; groups re-weighted to equal size);
+
+evaluated with :func:`uplift_curve`/:func:`qini_curve` and their areas, and turned into a
+contact list by :func:`target_customers` (expected profit with the course's win-back
+policy by customer tier). :func:`campaign_table` builds the analysis table from the
+simulated company's campaign.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> from sklearn.linear_model import LogisticRegression
+>>> rng = np.random.default_rng(0)
+>>> X = pd.DataFrame({"x": rng.normal(size=2000)})
+>>> t = rng.random(2000) < 0.5
+>>> y = rng.random(2000) < 0.3 + 0.2 * t * (X["x"] > 0)
+>>> m = TwoModelUplift(LogisticRegression()).fit(X, t, y)
+>>> bool(m.predict(pd.DataFrame({"x": [2.0]}))[0] > m.predict(pd.DataFrame({"x": [-2.0]}))[0])
+True
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+
+from crmlab.validation import (
+    check_array,
+    check_frame,
+    check_in_range,
+    check_is_fitted,
+    check_positive_int,
+    check_same_length,
+)
+
+__all__ = [
+    "TwoModelUplift",
+    "ClassTransformationUplift",
+    "uplift_curve",
+    "qini_curve",
+    "uplift_auc",
+    "qini_coefficient",
+    "WINBACK_HURDLES",
+    "target_customers",
+    "policy_profit",
+    "campaign_table",
+]
+
+
+# ----------------------------------------------------------------------------- checks
+def _binary(values, *, name: str, both: bool = True) -> np.ndarray:
+    v = check_array(values, name=name)
+    if not np.isin(v, (0.0, 1.0)).all():
+        bad = v[~np.isin(v, (0.0, 1.0))][0]
+        raise ValueError(f"{name} must be 0/1 (or True/False); found {bad:g}.")
+    if both and np.unique(v).size < 2:
+        raise ValueError(
+            f"{name} holds a single class (all {int(v[0])}); uplift needs both values "
+            f"(treated and control customers, responders and non-responders)."
+        )
+    return v.astype(int)
+
+
+def _check_xty(X, treatment, y):
+    t = _binary(treatment, name="treatment")
+    yy = _binary(y, name="y")
+    check_same_length(X=X, treatment=t, y=yy)
+    for group, label in ((1, "treatment"), (0, "control")):
+        if np.unique(yy[t == group]).size < 2:
+            raise ValueError(
+                f"In the {label} group every y is {int(yy[t == group][0])}; a model of that group "
+                f"cannot be fitted. Use a longer outcome window or more customers."
+            )
+    return t, yy
+
+
+def _default_estimator():
+    from crmlab.churn import make_churn_model
+
+    return make_churn_model("logistic")
+
+
+def _fit(estimator, X, y, sample_weight=None):
+    if sample_weight is None:
+        return estimator.fit(X, y)
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        return estimator.fit(X, y, **{f"{estimator.steps[-1][0]}__sample_weight": sample_weight})
+    return estimator.fit(X, y, sample_weight=sample_weight)
+
+
+def _proba(estimator, X) -> np.ndarray:
+    return estimator.predict_proba(X)[:, 1]
+
+
+# ----------------------------------------------------------------------------- estimators
+class TwoModelUplift(BaseEstimator):
+    """Uplift as the difference of two classifiers ("T-learner").
+
+    Parameters
+    ----------
+    estimator : classifier with ``predict_proba``, optional
+        Cloned for each group; default :func:`crmlab.churn.make_churn_model` (logistic).
+
+    Attributes
+    ----------
+    model_treatment_, model_control_ : fitted classifiers
+    treated_share_ : float
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = pd.DataFrame({"x": np.linspace(-1, 1, 200)})
+    >>> t = np.tile([0, 1], 100); y = (np.arange(200) % 3 == 0)
+    >>> TwoModelUplift(LogisticRegression()).fit(X, t, y).predict(X).shape
+    (200,)
+    """
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, treatment, y):
+        """Fit one model on the treated customers and one on the control group."""
+        t, yy = _check_xty(X, treatment, y)
+        base = self.estimator if self.estimator is not None else _default_estimator()
+        X = X if isinstance(X, pd.DataFrame) else np.asarray(X)
+        sel = (lambda m: X[m]) if not isinstance(X, pd.DataFrame) else (lambda m: X.loc[m])
+        self.model_treatment_ = _fit(clone(base), sel(t == 1), yy[t == 1])
+        self.model_control_ = _fit(clone(base), sel(t == 0), yy[t == 0])
+        self.treated_share_ = float(t.mean())
+        return self
+
+    def predict_outcomes(self, X) -> pd.DataFrame:
+        """P(y = 1) with and without the offer: columns ``p_treatment, p_control``."""
+        check_is_fitted(self, ["model_treatment_", "model_control_"])
+        return pd.DataFrame({"p_treatment": _proba(self.model_treatment_, X), "p_control": _proba(self.model_control_, X)},
+                            index=X.index if isinstance(X, pd.DataFrame) else None)
+
+    def predict(self, X) -> np.ndarray:
+        """Estimated uplift P(y=1 | offer) − P(y=1 | no offer)."""
+        out = self.predict_outcomes(X)
+        return (out["p_treatment"] - out["p_control"]).to_numpy()
+
+    def __repr__(self) -> str:
+        state = f"fitted, treated share {self.treated_share_:.2f}" if hasattr(self, "treated_share_") else "not fitted"
+        return f"TwoModelUplift(estimator={self.estimator!r}) [{state}]"
+
+
+class ClassTransformationUplift(BaseEstimator):
+    r"""Uplift from one classifier of the transformed class :math:`Z = YT + (1-Y)(1-T)`.
+
+    With treatment and control weighted to equal total weight,
+    :math:`P(Z=1 \mid x) = \tfrac12 + \tfrac12\,\tau(x)`, so :math:`\tau(x) = 2P(Z=1\mid x) - 1`
+    (Jaskowski & Jaroszewicz 2012). Valid for a randomised campaign.
+
+    Parameters
+    ----------
+    estimator : classifier with ``predict_proba`` accepting ``sample_weight``, optional
+        Default :func:`crmlab.churn.make_churn_model` (logistic).
+
+    Attributes
+    ----------
+    model_ : fitted classifier of Z
+    treated_share_ : float
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = pd.DataFrame({"x": np.linspace(-1, 1, 200)})
+    >>> t = np.tile([0, 1], 100); y = (np.arange(200) % 3 == 0)
+    >>> u = ClassTransformationUplift(LogisticRegression()).fit(X, t, y).predict(X)
+    >>> bool(((u >= -1) & (u <= 1)).all())
+    True
+    """
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, treatment, y):
+        """Fit the classifier of Z with groups re-weighted to equal size."""
+        t, yy = _check_xty(X, treatment, y)
+        z = yy * t + (1 - yy) * (1 - t)
+        share = t.mean()
+        weight = np.where(t == 1, 0.5 / share, 0.5 / (1 - share))
+        base = self.estimator if self.estimator is not None else _default_estimator()
+        self.model_ = _fit(clone(base), X, z, sample_weight=weight)
+        self.treated_share_ = float(share)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Estimated uplift 2 P(Z=1 | x) − 1."""
+        check_is_fitted(self, "model_")
+        return 2.0 * _proba(self.model_, X) - 1.0
+
+    def __repr__(self) -> str:
+        state = f"fitted, treated share {self.treated_share_:.2f}" if hasattr(self, "treated_share_") else "not fitted"
+        return f"ClassTransformationUplift(estimator={self.estimator!r}) [{state}]"
+
+
+# ----------------------------------------------------------------------------- evaluation
+def _cumulative(y, treatment, score):
+    yy = _binary(y, name="y")
+    t = _binary(treatment, name="treatment")
+    s = check_array(score, name="uplift")
+    check_same_length(y=yy, treatment=t, uplift=s)
+    order = np.argsort(-s, kind="stable")
+    yy, t, s = yy[order], t[order], s[order]
+    n_t = np.cumsum(t)
+    n_c = np.cumsum(1 - t)
+    y_t = np.cumsum(yy * t)
+    y_c = np.cumsum(yy * (1 - t))
+    # a cut can only fall between different scores
+    keep = np.r_[s[1:] != s[:-1], True]
+    return n_t[keep], n_c[keep], y_t[keep], y_c[keep], (n_t + n_c)[keep], yy.size
+
+
+def uplift_curve(y, treatment, uplift) -> pd.DataFrame:
+    r"""Cumulative uplift when targeting customers in order of predicted uplift.
+
+    For the top :math:`k` customers, with :math:`Y^T_k, N^T_k` (:math:`Y^C_k, N^C_k`)
+    the responders and customers of the treatment (control) group among them,
+
+    .. math:: U(k) = \left(\frac{Y^T_k}{N^T_k} - \frac{Y^C_k}{N^C_k}\right) k
+
+    is the number of extra responders the offer produces among the top :math:`k`
+    (0 while a group is still empty). The definition of ``sklift.metrics.uplift_curve``.
+
+    Returns
+    -------
+    DataFrame
+        ``n`` (customers targeted, from 0), ``share``, ``uplift`` and ``random`` (the
+        straight line of random targeting).
+
+    Examples
+    --------
+    >>> c = uplift_curve([1, 0, 1, 0], [1, 0, 0, 1], [0.4, 0.3, 0.2, 0.1])
+    >>> c["uplift"].tolist()
+    [0.0, 0.0, 2.0, 1.5, 0.0]
+    """
+    n_t, n_c, y_t, y_c, n, total = _cumulative(y, treatment, uplift)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.where((n_t > 0) & (n_c > 0), (y_t / n_t - y_c / n_c) * n, 0.0)
+    n = np.r_[0, n]
+    u = np.r_[0.0, u]
+    return pd.DataFrame({"n": n, "share": n / total, "uplift": u, "random": n / total * u[-1]})
+
+
+def qini_curve(y, treatment, uplift) -> pd.DataFrame:
+    r"""Qini curve (Radcliffe 2007): :math:`Q(k) = Y^T_k - Y^C_k\,N^T_k / N^C_k`.
+
+    Extra responders among the top :math:`k`, counted in treated customers.
+
+    Returns
+    -------
+    DataFrame
+        ``n, share, qini, random``.
+
+    Examples
+    --------
+    >>> qini_curve([1, 0, 1, 0], [1, 0, 0, 1], [0.4, 0.3, 0.2, 0.1])["qini"].tolist()
+    [0.0, 1.0, 1.0, 0.5, 0.0]
+    """
+    n_t, n_c, y_t, y_c, n, total = _cumulative(y, treatment, uplift)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(n_c > 0, y_t - y_c * n_t / n_c, y_t)
+    n = np.r_[0, n]
+    q = np.r_[0.0, q]
+    return pd.DataFrame({"n": n, "share": n / total, "qini": q, "random": n / total * q[-1]})
+
+
+def _area_above_random(curve: pd.DataFrame, column: str) -> float:
+    x = curve["share"].to_numpy()
+    gap = (curve[column] - curve["random"]).to_numpy()
+    return float(np.trapezoid(gap, x))
+
+
+def uplift_auc(y, treatment, uplift) -> float:
+    """Area between the uplift curve and random targeting, per customer.
+
+    Positive when the ranking puts the customers the offer helps first; about 0 for a
+    random ranking. Divided by the number of customers so that samples of different
+    size compare.
+
+    Examples
+    --------
+    >>> round(uplift_auc([1, 0, 1, 0], [1, 0, 0, 1], [0.4, 0.3, 0.2, 0.1]), 3)
+    0.219
+    """
+    curve = uplift_curve(y, treatment, uplift)
+    return float(_area_above_random(curve, "uplift") / curve["n"].iloc[-1])
+
+
+def qini_coefficient(y, treatment, uplift) -> float:
+    """Area between the Qini curve and random targeting, per customer (Radcliffe's Qini).
+
+    Examples
+    --------
+    >>> round(qini_coefficient([1, 0, 1, 0], [1, 0, 0, 1], [0.4, 0.3, 0.2, 0.1]), 3)
+    0.156
+    """
+    curve = qini_curve(y, treatment, uplift)
+    return float(_area_above_random(curve, "qini") / curve["n"].iloc[-1])
+
+
+# ----------------------------------------------------------------------------- targeting
+#: The course's win-back policy (挽回流失客户) as a hurdle on return per unit of cost:
+#: contact when expected gain >= hurdle x cost. 关键客户 "try hard" (accept a loss on the
+#: offer: the relationship is worth more than the model's horizon), 普通客户 "try" (break
+#: even), 小客户 "case by case" (only clearly profitable), 劣质客户 "let go" (never).
+WINBACK_HURDLES = {"key": 0.5, "ordinary": 1.0, "small": 2.0, "unprofitable": np.inf}
+
+
+def target_customers(data: pd.DataFrame, *, value: str, uplift: str, cost, p_churn: str | None = None,
+                     tier: str | None = None, hurdles: dict | None = None) -> pd.DataFrame:
+    r"""Whom to contact: expected profit of the offer, with the win-back policy by tier.
+
+    .. math::
+        \text{expected gain} = V \cdot \Delta p, \qquad
+        \text{expected profit} = V \cdot \Delta p - c
+
+    where :math:`V` is the value at risk (CLV) and :math:`\Delta p` the reduction in the
+    churn probability the offer causes. With ``p_churn`` given,
+    :math:`\Delta p = P(\text{churn}) \times \text{uplift}`, the course formula, where
+    ``uplift`` is the share of would-be churners the offer saves; without it ``uplift``
+    is :math:`\Delta p` itself (the output of an uplift model).
+
+    A customer is contacted when the expected gain reaches ``hurdle × cost`` for their
+    tier (:data:`WINBACK_HURDLES`); without ``tier`` the hurdle is 1 (profit > 0).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per customer.
+    value, uplift : str
+        Column names.
+    cost : float or str
+        Cost per contact (offer + contact), a number or a column name.
+    p_churn, tier : str, optional
+        Column names.
+    hurdles : dict, optional
+        Tier -> hurdle; default :data:`WINBACK_HURDLES`. Every tier in the data needs one.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``data`` with ``delta_p, expected_gain, expected_profit, contact``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"clv": [500.0, 500.0, 80.0], "u": [0.1, 0.1, 0.5],
+    ...                    "tier": ["key", "unprofitable", "small"]})
+    >>> target_customers(df, value="clv", uplift="u", cost=30.0, tier="tier")["contact"].tolist()
+    [True, False, False]
+    """
+    cols = [value, uplift] + [c for c in (p_churn, tier) if c is not None]
+    cost_col = cost if isinstance(cost, str) else None
+    if cost_col is not None:
+        cols.append(cost_col)
+    numeric = [c for c in cols if c != tier]
+    df = check_frame(data, required=cols, numeric=numeric, not_missing=cols, name="data")
+    if (df[value] < 0).any():
+        raise ValueError(f"data column {value!r} (value at risk) must be >= 0.")
+    if p_churn is not None:
+        check_in_range(df[p_churn].to_numpy(float), low=0, high=1, name=f"data column {p_churn!r}")
+    if cost_col is None:
+        if isinstance(cost, (bool, np.bool_)) or not isinstance(cost, Real) or cost < 0:
+            raise ValueError(f"cost must be a non-negative number or a column name, got {cost!r}.")
+        c = np.full(len(df), float(cost))
+    else:
+        c = df[cost_col].to_numpy(float)
+    delta = df[uplift].to_numpy(float) * (df[p_churn].to_numpy(float) if p_churn is not None else 1.0)
+    gain = df[value].to_numpy(float) * delta
+    if tier is None:
+        hurdle = np.ones(len(df))
+    else:
+        h = dict(WINBACK_HURDLES if hurdles is None else hurdles)
+        unknown = sorted(set(df[tier].astype(str)) - set(h))
+        if unknown:
+            raise ValueError(
+                f"tier value(s) {unknown} have no hurdle; known tiers: {list(h)}. "
+                f"Pass hurdles={{...}} with a hurdle for each tier."
+            )
+        hurdle = df[tier].astype(str).map(h).to_numpy(float)
+    out = df.copy()
+    out["delta_p"] = delta
+    out["expected_gain"] = gain
+    out["expected_profit"] = gain - c
+    with np.errstate(invalid="ignore"):
+        out["contact"] = np.isfinite(hurdle) & (gain >= hurdle * c) & (gain > 0)
+    return out
+
+
+def policy_profit(contact, *, true_uplift, value, cost) -> float:
+    """Profit a contact policy really earns: sum over contacted of value × true uplift − cost.
+
+    Only possible on simulated data, where the true uplift is known.
+
+    Examples
+    --------
+    >>> policy_profit([True, False, True], true_uplift=[0.1, 0.5, 0.0], value=[300, 300, 300], cost=10)
+    10.0
+    """
+    k = _binary(contact, name="contact", both=False)
+    u = check_array(true_uplift, name="true_uplift")
+    v = check_array(value, name="value") if not isinstance(value, Real) else np.full(k.size, float(value))
+    c = check_array(cost, name="cost") if not isinstance(cost, Real) else np.full(k.size, float(cost))
+    check_same_length(contact=k, true_uplift=u, value=v, cost=c)
+    return float(np.sum(k * (v * u - c)))
+
+
+def campaign_table(data, *, window_days: int = 90, active_days: int | None = 365) -> pd.DataFrame:
+    """The randomised retention campaign as an analysis table.
+
+    Features are :func:`crmlab.churn.churn_features` at the day before the campaign;
+    the outcome an analyst sees is ``retained``: at least one purchase in the last
+    ``window_days`` days of the observation (still active at the end). Customers must
+    have bought before the campaign (within ``active_days`` of it, if given).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``: the features, ``treated`` (0/1), ``offer_cost``,
+        ``retained`` (0/1).
+
+    Examples
+    --------
+    >>> import crmlab as crm
+    >>> tab = campaign_table(crm.synth.generate(n_customers=400, seed=2))
+    >>> {"treated", "retained"} <= set(tab.columns)
+    True
+    """
+    from crmlab.churn import _table, churn_features
+
+    window_days = check_positive_int(window_days, name="window_days")
+    camp = check_frame(_table(data, "campaigns"),
+                       required=["customer_id", "campaign_date", "treated", "offer_cost"], dates=["campaign_date"],
+                       unique="customer_id", name="campaigns")
+    dates = camp["campaign_date"].dt.normalize().unique()
+    if len(dates) != 1:
+        raise ValueError(f"campaigns holds {len(dates)} campaign dates; analyse one campaign at a time.")
+    day_before = pd.Timestamp(dates[0]) - pd.Timedelta(days=1)
+    X = churn_features(data, cutoff=day_before, active_days=active_days)
+    X = X.drop(columns="offer_received")
+    c = camp.set_index("customer_id")
+    X = X.loc[X.index.intersection(c.index)]
+    end = pd.Timestamp(data.observation_end)
+    start = end.normalize() + pd.Timedelta(days=1) - pd.Timedelta(days=window_days)
+    if start <= pd.Timestamp(dates[0]):
+        raise ValueError(f"window_days={window_days} reaches back before the campaign; use a shorter window.")
+    tx = data.transactions
+    active = tx.loc[(tx["date"] >= start) & (tx["date"] <= end), "customer_id"].unique()
+    out = X.copy()
+    out["treated"] = c.loc[X.index, "treated"].astype(int).to_numpy()
+    out["offer_cost"] = c.loc[X.index, "offer_cost"].astype(float).to_numpy()
+    out["retained"] = X.index.isin(active).astype(int)
+    return out
