@@ -1,0 +1,35 @@
+"""Customer lifetime value (客户生命周期价值, CLV): probabilistic customer-base models
+("buy 'til you die") and the value calculations built on them.
+
+Transaction models (fit a per-customer summary of frequency, recency and T):
+
+- :class:`BetaGeoModel` (BG/NBD), :class:`ParetoNBDModel`, :class:`ModifiedBetaGeoModel` (MBG/NBD)
+- :class:`BetaGeoBetaBinomModel` (BG/BB, discrete opportunities)
+
+Spend and contractual retention: :class:`GammaGammaModel`, :class:`ShiftedBetaGeometricModel` (sBG).
+
+Value: :func:`customer_lifetime_value` (discounted, with an interval), :func:`simple_clv`.
+Evaluation against a holdout period: :mod:`crmlab.clv.evaluation`.
+
+>>> import crmlab as crm
+>>> bg = crm.clv.BetaGeoModel().fit(crm.load_cdnow("summary"))
+>>> round(bg.log_likelihood_, 1)
+-9582.4
+"""
+
+from crmlab.clv._base import ConvergenceError, ConvergenceWarning
+from crmlab.clv.beta_geo import BetaGeoModel
+from crmlab.clv.bgbb import BetaGeoBetaBinomModel
+from crmlab.clv.gamma_gamma import GammaGammaModel
+from crmlab.clv.modified_beta_geo import ModifiedBetaGeoModel
+from crmlab.clv.pareto_nbd import ParetoNBDModel
+from crmlab.clv.sbg import ShiftedBetaGeometricModel
+from crmlab.clv.value import MONTH_LENGTH, customer_lifetime_value, simple_clv
+from crmlab.clv import evaluation
+from crmlab.clv.evaluation import *  # noqa: F401,F403
+
+__all__ = [
+    "BetaGeoModel", "ParetoNBDModel", "ModifiedBetaGeoModel", "BetaGeoBetaBinomModel",
+    "GammaGammaModel", "ShiftedBetaGeometricModel", "customer_lifetime_value", "simple_clv",
+    "MONTH_LENGTH", "ConvergenceWarning", "ConvergenceError", "evaluation", *evaluation.__all__,
+]

@@ -1,0 +1,150 @@
+"""CLV calculations, and the published CDNOW results rebuilt from the raw transaction log."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import crmlab as crm
+from crmlab.clv import BetaGeoModel, GammaGammaModel, ParetoNBDModel, customer_lifetime_value, simple_clv
+
+lifetimes = pytest.importorskip("lifetimes")
+
+
+@pytest.fixture(scope="module")
+def raw_summary():
+    tx = crm.load_cdnow()
+    calibration = tx[tx["date"] <= "1997-09-30"]
+    return crm.features.customer_summary(calibration, observation_end="1997-09-30", time_unit="W",
+                                         amount_col="amount")
+
+
+@pytest.fixture(scope="module")
+def fitted(raw_summary):
+    bg = BetaGeoModel().fit(raw_summary)
+    gg = GammaGammaModel().fit(raw_summary[raw_summary["frequency"] > 0])
+    return bg, gg
+
+
+# --- published numbers from the raw log --------------------------------------------------
+
+def test_raw_log_reproduces_published_summary(raw_summary):
+    published = crm.load_cdnow("summary_monetary")
+    assert len(raw_summary) == 2357
+    # the shipped summary is the raw log in weeks = days / 7, rounded to 0.01
+    np.testing.assert_allclose(raw_summary[["frequency", "recency", "T"]], published[["frequency", "recency", "T"]],
+                               atol=0.005 + 1e-9)
+    np.testing.assert_allclose(raw_summary["monetary_value"], published["monetary_value"], atol=0.005 + 1e-9)
+
+
+def test_raw_log_gives_published_estimates(raw_summary, fitted):
+    bg, gg = fitted
+    np.testing.assert_allclose(bg.params_.round(3).to_numpy(), [0.243, 4.414, 0.793, 2.426])
+    assert round(bg.log_likelihood_, 1) == -9582.4
+    pnbd = ParetoNBDModel().fit(raw_summary)
+    np.testing.assert_allclose(pnbd.params_.round(3).to_numpy(), [0.553, 10.578, 0.606, 11.669])
+    assert round(pnbd.log_likelihood_, 1) == -9595.0
+    assert (raw_summary["frequency"] > 0).sum() == 946
+    np.testing.assert_allclose(gg.params_.round(2).to_numpy(), [6.25, 3.74, 15.44])
+
+
+def test_days_instead_of_weeks_changes_only_alpha(raw_summary):
+    # the week convention: the same fit in days has alpha x 7 and identical r, a, b
+    tx = crm.load_cdnow()
+    days = crm.features.customer_summary(tx[tx["date"] <= "1997-09-30"], observation_end="1997-09-30",
+                                         time_unit="D")
+    bd, bw = BetaGeoModel().fit(days), BetaGeoModel().fit(raw_summary)
+    assert bd.params_["alpha"] == pytest.approx(7 * bw.params_["alpha"], rel=1e-5)
+    np.testing.assert_allclose(bd.params_[["r", "a", "b"]], bw.params_[["r", "a", "b"]], rtol=1e-5)
+
+
+# --- simple CLV --------------------------------------------------------------------------
+
+def test_simple_clv_equals_discounted_sum():
+    m, r, d = 120.0, 0.75, 0.08
+    brute = sum(m * r**t / (1 + d) ** t for t in range(1, 2000))
+    assert simple_clv(m, r, d) == pytest.approx(brute, rel=1e-12)
+    assert simple_clv(m, r, d) == pytest.approx(m * r / (1 + d - r), rel=1e-12)
+    assert simple_clv(m, r, d, horizon=5) == pytest.approx(sum(m * r**t / (1 + d) ** t for t in range(1, 6)))
+    out = simple_clv(np.array([100.0, 200.0]), np.array([0.5, 0.9]), 0.1)
+    np.testing.assert_allclose(out, [100 * 0.5 / 0.6, 200 * 0.9 / 0.2])
+    assert simple_clv(100, 0.0, 0.1) == 0.0
+
+
+def test_simple_clv_errors():
+    with pytest.raises(ValueError, match=r"retention must lie in \[0, 1\)"):
+        simple_clv(100, 85, 0.1)
+    with pytest.raises(ValueError, match="discount_rate must be >= 0"):
+        simple_clv(100, 0.8, -0.1)
+    with pytest.raises(TypeError, match="margin must be a number"):
+        simple_clv("100", 0.8, 0.1)
+    with pytest.raises(ValueError, match="horizon must be at least 1"):
+        simple_clv(100, 0.8, 0.1, horizon=0)
+
+
+# --- model-based CLV ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["bg", "pnbd"])
+def test_clv_matches_lifetimes(raw_summary, kind):
+    s = raw_summary
+    rft = s["frequency"], s["recency"], s["T"]
+    if kind == "bg":
+        lf_t = lifetimes.BetaGeoFitter().fit(*rft)
+        ours_t = BetaGeoModel.from_params(**lf_t.params_.to_dict())
+    else:
+        lf_t = lifetimes.ParetoNBDFitter().fit(*rft)
+        ours_t = ParetoNBDModel.from_params(**lf_t.params_.to_dict())
+    rep = s[s["frequency"] > 0]
+    lf_g = lifetimes.GammaGammaFitter().fit(rep["frequency"], rep["monetary_value"])
+    p, q, v = lf_g.params_
+    ours_g = GammaGammaModel.from_params(p=p, q=q, gamma=v)
+    for horizon, rate in [(12, 0.01), (6, 0.0), (24, 0.02)]:
+        expected = lf_g.customer_lifetime_value(lf_t, *rft, s["monetary_value"], time=horizon, discount_rate=rate,
+                                                freq="W")
+        got = customer_lifetime_value(ours_t, ours_g, s, horizon=horizon, discount_rate=rate, time_unit="W")
+        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-6)
+        assert got.index.equals(s.index)
+
+
+def test_clv_discounting_and_margin(fitted, raw_summary):
+    bg, gg = fitted
+    undiscounted = customer_lifetime_value(bg, gg, raw_summary, horizon=12, discount_rate=0.0)
+    # no discounting: expected purchases in 12 months times expected spend
+    direct = bg.predict_purchases(raw_summary, 12 * 4.345) * gg.conditional_expected_spend(raw_summary)
+    np.testing.assert_allclose(undiscounted, direct, rtol=1e-10)
+    discounted = customer_lifetime_value(bg, gg, raw_summary, horizon=12, discount_rate=0.02)
+    assert (discounted < undiscounted).all()
+    half = customer_lifetime_value(bg, gg, raw_summary, horizon=12, discount_rate=0.02, margin=0.5)
+    np.testing.assert_allclose(half, 0.5 * discounted)
+
+
+def test_clv_interval(fitted, raw_summary):
+    bg, gg = fitted
+    few = raw_summary.iloc[:300]
+    out = customer_lifetime_value(bg, gg, few, horizon=12, interval=0.9, n_draws=100, random_state=0)
+    assert list(out.columns) == ["clv", "lower", "upper"]
+    assert (out["lower"] <= out["upper"]).all()
+    inside = (out["lower"] <= out["clv"]) & (out["clv"] <= out["upper"])
+    assert inside.mean() > 0.95
+    again = customer_lifetime_value(bg, gg, few, horizon=12, interval=0.9, n_draws=100, random_state=0)
+    pd.testing.assert_frame_equal(out, again)
+    wider = customer_lifetime_value(bg, gg, few, horizon=12, interval=0.99, n_draws=100, random_state=0)
+    assert ((wider["upper"] - wider["lower"]) >= (out["upper"] - out["lower"]) - 1e-12).all()
+
+
+def test_clv_errors(fitted, raw_summary):
+    bg, gg = fitted
+    with pytest.raises(TypeError, match="spend_model must be a fitted GammaGammaModel"):
+        customer_lifetime_value(bg, bg, raw_summary)
+    with pytest.raises(TypeError, match="transaction_model must be"):
+        customer_lifetime_value(gg, gg, raw_summary)
+    with pytest.raises(ValueError, match="time_unit='Y' is not allowed"):
+        customer_lifetime_value(bg, gg, raw_summary, time_unit="Y")
+    with pytest.raises(ValueError, match="discount_rate must be a monthly rate"):
+        customer_lifetime_value(bg, gg, raw_summary, discount_rate=10)
+    with pytest.raises(ValueError, match="no column 'monetary_value'"):
+        customer_lifetime_value(bg, gg, raw_summary.drop(columns="monetary_value"))
+    given = BetaGeoModel.from_params(**bg.params_.to_dict())
+    with pytest.raises(ValueError, match="no standard errors"):
+        customer_lifetime_value(given, gg, raw_summary, interval=0.9)
+    with pytest.raises(ValueError, match="needs exactly the parameters"):
+        BetaGeoModel.from_params(r=1.0, alpha=2.0)
