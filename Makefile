@@ -12,7 +12,7 @@ JOBS   ?= 2
 # plots must render inline in the kernels, as they do for students
 unexport MPLBACKEND
 
-.PHONY: setup lab test test-unit test-notebooks test-exercises release clean
+.PHONY: setup lab test test-release test-unit test-notebooks test-exercises release clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,11 +26,13 @@ lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-test: setup test-unit test-notebooks test-exercises
+test: setup test-release test-notebooks test-exercises test-unit
+
+test-release: setup
 	$(BIN)/crmlab release --check
 
 test-unit: setup
-	$(BIN)/python -m pytest tests -n $(JOBS) -p no:cacheprovider
+	$(BIN)/python -m pytest tests crmlab --doctest-modules -n $(JOBS) -p no:cacheprovider
 
 test-notebooks: setup
 	$(BIN)/python -m pytest --nbval $(NBVAL) -n $(JOBS) --dist loadscope notebooks
