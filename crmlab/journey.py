@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from crmlab.validation import (
-    _close,
+    suggest_names,
     check_choice,
     check_frame,
     check_numeric,
@@ -121,7 +121,7 @@ def funnel(touchpoints: pd.DataFrame, steps: Sequence[str] = DEFAULT_STEPS, *, b
     present = set(df[event_col].unique())
     for s in steps:
         if s not in present:
-            raise ValueError(f"step {s!r} never occurs in touchpoints[{event_col!r}].{_close(s, present)} "
+            raise ValueError(f"step {s!r} never occurs in touchpoints[{event_col!r}].{suggest_names(s, present)} "
                              f"Events present: {sorted(map(str, present))}.")
     _check_session_constant(df, session_col, by)
     has = (df.groupby([session_col, event_col]).size().unstack(fill_value=0)
@@ -192,7 +192,7 @@ def top_paths(touchpoints: pd.DataFrame, *, n: int = 10, outcome: str | None = "
                      not_missing=[session_col, event_col, time_col], name="touchpoints")
     if outcome is not None and outcome not in set(df[event_col]):
         raise ValueError(f"outcome {outcome!r} never occurs in touchpoints[{event_col!r}]."
-                         f"{_close(outcome, set(df[event_col]))} Pass outcome=None to see all paths.")
+                         f"{suggest_names(outcome, set(df[event_col]))} Pass outcome=None to see all paths.")
     df = df.assign(_order=np.arange(len(df))).sort_values([session_col, time_col, "_order"], kind="stable")
     if outcome is not None:
         is_out = df[event_col].eq(outcome)

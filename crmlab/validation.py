@@ -43,6 +43,7 @@ __all__ = [
     "check_choice",
     "check_is_fitted",
     "NotFittedError",
+    "suggest_names",
 ]
 
 
@@ -55,7 +56,7 @@ def _py(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _close(name: str, options: Iterable[str]) -> str:
+def suggest_names(name: str, options: Iterable[str]) -> str:
     matches = difflib.get_close_matches(str(name), [str(o) for o in options], n=3, cutoff=0.5)
     lowered = [str(o) for o in options if str(o).lower() == str(name).lower()]
     matches = list(dict.fromkeys(lowered + matches))
@@ -82,7 +83,7 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], *, name: str = "da
     if missing:
         col = missing[0]
         raise ValueError(
-            f"{name} has no column {col!r}.{_close(col, df.columns)} "
+            f"{name} has no column {col!r}.{suggest_names(col, df.columns)} "
             f"Columns present: {list(map(str, df.columns))}. "
             f"Rename your column or pass its name with the matching *_col argument."
         )
@@ -343,7 +344,7 @@ def check_choice(value, choices: Iterable, *, name: str):
     """Return ``value`` if it is one of ``choices``, else raise ``ValueError``."""
     choices = list(choices)
     if value not in choices:
-        raise ValueError(f"{name}={value!r} is not allowed; choose one of {choices}.{_close(value, map(str, choices))}")
+        raise ValueError(f"{name}={value!r} is not allowed; choose one of {choices}.{suggest_names(value, map(str, choices))}")
     return value
 
 
