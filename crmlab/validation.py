@@ -57,6 +57,11 @@ def _py(value):
 
 
 def suggest_names(name: str, options: Iterable[str]) -> str:
+    """The sentence " Did you mean 'x'?" naming options close to ``name`` ("" if none).
+
+    >>> suggest_names("amout", ["amount", "date"])
+    " Did you mean 'amount'?"
+    """
     matches = difflib.get_close_matches(str(name), [str(o) for o in options], n=3, cutoff=0.5)
     lowered = [str(o) for o in options if str(o).lower() == str(name).lower()]
     matches = list(dict.fromkeys(lowered + matches))
