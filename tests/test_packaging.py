@@ -83,3 +83,14 @@ def test_wheel_ships_the_retail_dataset_and_loads_it(tmp_path):
                          env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "5000"
+
+
+def test_readme_library_tour_runs():
+    readme = (ROOT / "README.md").read_text()
+    tour = readme.split("## Library tour", 1)[1]
+    code = re.search(r"```python\n(.*?)```", tour, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    summary = namespace["summary"]
+    assert summary["p_alive"].between(0, 1).all()
+    assert set(namespace["bgf"].params_.index) == {"r", "alpha", "a", "b"}
