@@ -229,3 +229,35 @@ def test_bgnbd_summary_recovers_its_parameters_with_lifetimes():
         assert bg.params_[name] == pytest.approx(true, rel=0.1), name
     with pytest.raises(ValueError, match="alpha must be a positive number"):
         crm.synth.bgnbd_summary(10, r=1, alpha=-1, a=1, b=1)
+
+
+def test_journeys_follow_the_configured_channel_behaviour(data):
+    cfg = data.config
+    tp = data.touchpoints
+    events = tp.groupby("session_id").agg(channel=("channel", "first"), path=("event", " > ".join))
+    bought = events["path"].str.endswith("purchase")
+    for channel, share in cfg.reorder_share.items():
+        paths = events.loc[bought & (events["channel"] == channel), "path"]
+        assert (paths == "visit > cart > purchase").mean() == pytest.approx(share, abs=0.03), channel
+    assert (events.loc[bought, "path"] == "visit > browse > cart > browse > cart > purchase").mean() == pytest.approx(
+        cfg.compare_share, abs=0.03)
+    # abandoned carts: browsing sessions reaching the cart, in the configured order by channel
+    browsing = events[~bought]
+    reach = browsing.groupby("channel")["path"].apply(lambda p: p.str.contains("cart").mean())
+    order = sorted(cfg.cart_reach_prob, key=cfg.cart_reach_prob.get)
+    assert list(reach.sort_values().index) == order
+
+
+def test_unresolved_complaints_lead_to_abandoned_carts():
+    d = crm.synth.generate(n_customers=20000, seed=12, complaint_prob=0.15)
+    tp = d.touchpoints
+    sessions = tp.groupby("session_id").agg(customer_id=("customer_id", "first"), start=("timestamp", "min"),
+                                            path=("event", " > ".join))
+    browsing = sessions[~sessions["path"].str.endswith("purchase")].reset_index()
+    comp = d.interactions[(d.interactions["type"] == "complaint") & ~d.interactions["resolved"]]
+    merged = pd.merge_asof(browsing.sort_values("start"), comp[["customer_id", "date"]].sort_values("date"),
+                           left_on="start", right_on="date", by="customer_id")
+    recent = (merged["start"] - merged["date"]) <= pd.Timedelta(weeks=8)
+    cart = merged["path"].str.contains("cart")
+    ratio = cart[recent].mean() / cart[~recent].mean()
+    assert ratio == pytest.approx(d.config.complaint_abandonment_factor, rel=0.25)

@@ -9,6 +9,7 @@ from crmlab import journey
 from crmlab.check.compare import (
     assert_frame_matches,
     assert_scalar_close,
+    assert_series_matches,
     passed,
     resolve_data,
 )
@@ -16,6 +17,8 @@ from crmlab.check.compare import (
 __all__ = [
     "channel_funnel",
     "cart_abandonment_rate",
+    "abandonment_by_channel",
+    "reorder_share",
     "converting_paths",
     "multichannel_comparison",
     "unresolved_complaint_effect",
@@ -35,7 +38,8 @@ def channel_funnel(answer, data=None) -> None:
 
 
 def cart_abandonment_rate(answer, data=None) -> None:
-    """Share of sessions that reached the cart (after visit and browse) but did not purchase."""
+    """Share of sessions that reached the cart through the strict funnel (after visit and browse)
+    but did not purchase."""
     data = resolve_data(data)
     f = journey.funnel(data.touchpoints).set_index("step")
     expected = float(1 - f.loc["purchase", "sessions"] / f.loc["cart", "sessions"])
@@ -43,6 +47,33 @@ def cart_abandonment_rate(answer, data=None) -> None:
                         hint="Divide the sessions that reach the cart but not the purchase by all sessions that "
                              "reach the cart (1 - step conversion of the purchase step); a fraction, not a %.")
     passed("cart_abandonment_rate")
+
+
+def abandonment_by_channel(answer, data=None) -> None:
+    """Per channel: share of the sessions with a cart (in any order) that end without a purchase."""
+    data = resolve_data(data)
+    f = journey.funnel(data.touchpoints, by="channel", strict=False)
+    expected = f[f["step"] == "purchase"].set_index("channel")["drop_off"].rename("abandonment")
+    assert_series_matches(answer, expected, what="your abandonment rate by channel",
+                          hint="Count every session with a 'cart' event, with or without browsing (strict=False): "
+                               "abandonment = 1 - sessions with a purchase / sessions with a cart, per channel; "
+                               "a fraction, not a %.")
+    passed("abandonment_by_channel")
+
+
+def reorder_share(answer, data=None) -> None:
+    """Per channel: share of the purchase sessions that went straight to the cart (no browsing)."""
+    data = resolve_data(data)
+    tp = data.touchpoints
+    per = tp.groupby("session_id").agg(channel=("channel", "first"),
+                                       browse=("event", lambda e: bool((e == "browse").any())),
+                                       purchase=("event", lambda e: bool((e == "purchase").any())))
+    buyers = per[per["purchase"]]
+    expected = (~buyers["browse"]).groupby(buyers["channel"]).mean().rename("reorder_share")
+    assert_series_matches(answer, expected, what="your reorder share by channel",
+                          hint="Keep the sessions with a purchase; a reorder has no 'browse' event "
+                               "(path visit > cart > purchase). Take the mean per channel; a fraction, not a %.")
+    passed("reorder_share")
 
 
 def converting_paths(answer, data=None) -> None:

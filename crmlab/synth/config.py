@@ -108,6 +108,16 @@ class SimulationConfig:
     inquiry_rate: float = 0.01
     #: browsing sessions without purchase per purchase-equivalent week (digital channels)
     browse_rate: float = 0.05
+    #: journeys on the digital channels. 70% of the sessions without purchase go past the
+    #: landing page to browse; of those, this share, by channel, puts something in the cart
+    #: and leaves (an abandoned cart) ...
+    cart_reach_prob: dict = field(default_factory=lambda: {"web": 0.35, "app": 0.25, "mini_program": 0.45})
+    #: ... multiplied by this factor within 8 weeks after an unresolved complaint
+    complaint_abandonment_factor: float = 1.6
+    #: share of purchase sessions that go straight to the cart (reorders), by channel
+    reorder_share: dict = field(default_factory=lambda: {"web": 0.10, "app": 0.35, "mini_program": 0.30})
+    #: share of purchase sessions that go back to browsing after the cart before buying
+    compare_share: float = 0.10
     #: probability of joining the loyalty programme at a purchase, for a customer with the
     #: average purchase rate; scales with (rate / average rate) ** membership_selection
     membership_join_prob: float = 0.06
@@ -140,7 +150,7 @@ class SimulationConfig:
                     raise ValueError(f"Segment {s.name!r}: {name} must be positive, got {getattr(s, name)}.")
         for name in ("prospect_share", "complaint_prob", "resolution_prob", "survey_response_prob",
                      "campaign_treated_share", "preferred_channel_share", "marketing_consent_share",
-                     "membership_join_prob", "complement_prob"):
+                     "membership_join_prob", "complement_prob", "compare_share"):
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise ValueError(f"{name} must lie in [0, 1], got {v}.")

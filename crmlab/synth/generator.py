@@ -123,6 +123,7 @@ def generate(
     campaign_t = (pd.Timestamp(config.campaign_date) - start_ts.normalize()) / pd.Timedelta(weeks=1)
     rng = np.random.default_rng(seed)
     sim = _Simulation(config, int(n_customers), rng, horizon, campaign_t, progress)
+    sim.journey_rng = np.random.default_rng([int(seed), 1])
     tables = sim.run(start_ts.normalize())
     for name, df in tables.items():
         assert list(df.columns) == list(TABLES[name]), (name, list(df.columns))
@@ -528,7 +529,8 @@ class _Simulation:
 
     def _touchpoints(self, start, tx):
         cfg, rng = self.cfg, self.rng
-        is_online = np.array(self.channels)[self.tx_chan] != "store"
+        chans = np.array(self.channels)
+        is_online = chans[self.tx_chan] != "store"
         # sessions ending in a purchase: visit -> browse -> cart -> purchase within 25 minutes
         p_idx = np.flatnonzero(is_online)
         k = p_idx.size
@@ -548,35 +550,50 @@ class _Simulation:
         ns = s_cust.size
         s_t = self.signup[s_cust] + rng.random(ns) * dur[s_cust]
         s_chan = self.pref_online[s_cust]
-        depth = 1 + (rng.random(ns) < 0.7) + (rng.random(ns) < 0.35)  # 1 visit, 2 browse, 3 cart
+        u_browse, u_cart = rng.random(ns), rng.random(ns)
         s_gaps = rng.uniform(1, 8, (ns, 2)) * _MINUTE
-        # assemble: purchase sessions then browsing sessions
+        # abandoned carts: by channel, and more often soon after an unresolved complaint
+        reach = np.array([cfg.cart_reach_prob.get(c, 0.0) for c in self.channels])[s_chan]
+        reach = np.clip(reach * np.where(self._recent_unresolved(s_cust, s_t, 8.0), cfg.complaint_abandonment_factor, 1.0), 0, 0.95)
+        browsed = u_browse < 0.7
+        depth = 1 + browsed + (browsed & (u_cart < reach))  # 1 visit, 2 browse, 3 cart
+        # purchase-session variants: reorders skip browsing, comparers browse again after the cart
+        jr = self.journey_rng
+        v = jr.random(k)
+        reorder = v < np.array([cfg.reorder_share.get(c, 0.0) for c in self.channels])[buy_chan]
+        compare = (~reorder) & (v > 1 - cfg.compare_share)
+        back = np.sort(jr.random((k, 2)), axis=1)
+        # events: (session, step code, time); codes 0 visit, 1 browse, 2 cart, 3 purchase
+        p_sess = np.arange(k)
+        ev = [
+            (p_sess, 0, t_visit),
+            (p_sess[~reorder], 1, t_browse[~reorder]),
+            (p_sess, 2, t_cart),
+            (p_sess[compare], 1, (t_cart + back[:, 0] * (t_buy - t_cart))[compare]),
+            (p_sess[compare], 2, (t_cart + back[:, 1] * (t_buy - t_cart))[compare]),
+            (p_sess, 3, t_buy),
+        ]
+        b_sess = k + np.arange(ns)
+        cut = np.minimum(end_active[s_cust], self.horizon)  # nothing after the end of activity
+        t1, t2 = s_t + s_gaps[:, 0], s_t + s_gaps[:, 0] + s_gaps[:, 1]
+        ev += [
+            (b_sess, 0, s_t),
+            (b_sess[(depth >= 2) & (t1 <= cut)], 1, t1[(depth >= 2) & (t1 <= cut)]),
+            (b_sess[(depth >= 3) & (t2 <= cut)], 2, t2[(depth >= 3) & (t2 <= cut)]),
+        ]
+        ev_sess = np.concatenate([e[0] for e in ev])
+        ev_step = np.concatenate([np.full(e[0].size, e[1]) for e in ev])
+        ev_t = np.concatenate([e[2] for e in ev])
         sess_cust = np.r_[buy_cust, s_cust]
         sess_chan = np.r_[buy_chan, s_chan]
         sess_start = np.r_[t_visit, s_t]
-        sess_depth = np.r_[np.full(k, 4), depth]
         n_sess_total = sess_cust.size
-        ev_sess = np.repeat(np.arange(n_sess_total), sess_depth)
-        ev_step = np.arange(ev_sess.size) - np.repeat(np.r_[0, np.cumsum(sess_depth)[:-1]], sess_depth)
-        offsets = np.zeros((n_sess_total, 4))
-        offsets[:k, 1] = gaps[:, 0]
-        offsets[:k, 2] = gaps[:, 0] + gaps[:, 1]
-        offsets[:k, 3] = t_buy - t_visit
-        offsets[k:, 1] = s_gaps[:, 0]
-        offsets[k:, 2] = s_gaps[:, 0] + s_gaps[:, 1]
-        ev_t = sess_start[ev_sess] + offsets[ev_sess, ev_step]
-        # browsing sessions that would spill past the window or the end of activity are cut there
-        keep = ev_t <= np.minimum(end_active[sess_cust[ev_sess]], self.horizon)
-        keep |= ev_sess < k
-        ev_tx = np.zeros(ev_sess.size, dtype=np.int64)
-        purchase_ev = ev_step == 3
-        ev_tx[purchase_ev] = buy_tx[ev_sess[purchase_ev]]
-        ev_sess, ev_step, ev_t, ev_tx = ev_sess[keep], ev_step[keep], ev_t[keep], ev_tx[keep]
-        # number sessions in time order
+        ev_tx = np.where(ev_step == 3, buy_tx[np.minimum(ev_sess, max(k - 1, 0))] if k else 0, 0)
+        # number sessions in time order, events by time within a session
         sess_order = np.lexsort((sess_cust, sess_start))
         sess_rank = np.empty(n_sess_total, dtype=np.int64)
         sess_rank[sess_order] = np.arange(1, n_sess_total + 1)
-        order = np.lexsort((ev_step, sess_rank[ev_sess]))
+        order = np.lexsort((ev_step, ev_t, sess_rank[ev_sess]))
         txid = pd.array(ev_tx[order], dtype="Int64")
         txid[ev_step[order] != 3] = pd.NA
         return pd.DataFrame({
@@ -587,6 +604,21 @@ class _Simulation:
             "event": _labels(ev_step[order], ("visit", "browse", "cart", "purchase")),
             "transaction_id": txid,
         })
+
+    def _recent_unresolved(self, cust: np.ndarray, t: np.ndarray, weeks: float) -> np.ndarray:
+        """Whether each (customer, time) follows an unresolved complaint within ``weeks``."""
+        c_cust = self.comp.get("cust", np.int64).astype(np.int64)
+        c_t = self.comp.get("t")
+        unresolved = ~self.comp.get("resolved", bool).astype(bool)
+        c_cust, c_t = c_cust[unresolved], c_t[unresolved]
+        if c_cust.size == 0:
+            return np.zeros(cust.size, dtype=bool)
+        span = self.horizon + 1.0
+        keys = np.sort(c_cust * span + c_t)
+        pos = np.searchsorted(keys, cust * span + t, side="right") - 1
+        prev = keys[np.maximum(pos, 0)]
+        same = (pos >= 0) & (np.floor(prev / span) == cust)
+        return same & (cust * span + t - prev <= weeks)
 
     def _truth(self, start):
         cfg, n = self.cfg, self.n
