@@ -28,6 +28,7 @@ from crmlab.check.compare import (
     assert_same_set,
     assert_scalar_close,
     assert_series_matches,
+    fail,
     passed,
     resolve_data,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "assert_axes",
     "resolve_data",
     "passed",
+    "fail",
     "compare",
 ]
 

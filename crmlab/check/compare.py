@@ -40,6 +40,7 @@ __all__ = [
     "assert_axes",
     "resolve_data",
     "passed",
+    "fail",
 ]
 
 _N_EXAMPLES = 3
@@ -47,7 +48,8 @@ _RETAIL_CACHE: dict[str, Any] = {}
 
 
 # ----------------------------------------------------------------------------- helpers
-def _fail(message: str, hint: str = "") -> None:
+def fail(message: str, hint: str = "") -> None:
+    """Fail a check: raise ``AssertionError`` with ``message`` and, if given, the hint."""
     if hint:
         message = f"{message}\nHint: {hint}"
     raise AssertionError(message)
@@ -209,9 +211,9 @@ def _as_frame(obj, what: str, hint: str) -> pd.DataFrame:
     if isinstance(obj, pd.DataFrame):
         return obj
     if isinstance(obj, pd.Series):
-        _fail(f"{what} should be a DataFrame (a table), but it is a Series. "
+        fail(f"{what} should be a DataFrame (a table), but it is a Series. "
               f"Use .to_frame() or .reset_index() to turn it into a table.", hint)
-    _fail(f"{what} should be a pandas DataFrame, but it is {_type_name(obj)}.", hint)
+    fail(f"{what} should be a pandas DataFrame, but it is {_type_name(obj)}.", hint)
     raise AssertionError  # pragma: no cover - _fail always raises
 
 
@@ -269,7 +271,7 @@ def assert_frame_matches(
             raise ValueError(f"key={key!r} is not a column or index level of the expected table.")
         g = _set_key(got, keys, what)
         if isinstance(g, str):
-            _fail(g + ".", hint)
+            fail(g + ".", hint)
     else:
         exp, g = expected, got
         name = expected.index.name
@@ -285,13 +287,13 @@ def _compare_aligned(got: pd.DataFrame, exp: pd.DataFrame, *, rtol, atol, check_
     _, many = _entity(exp.index)
     if got.index.has_duplicates:
         dup = _sorted(got.index[got.index.duplicated()].unique())
-        _fail(f"{what} has {len(dup)} {many} that appear more than once, e.g. {_fmt_items(dup)}. "
+        fail(f"{what} has {len(dup)} {many} that appear more than once, e.g. {_fmt_items(dup)}. "
               f"Each should appear once: aggregate per key (groupby) or drop duplicates.", hint)
 
     if series_name is None:
         missing_cols = [c for c in exp.columns if c not in got.columns]
         if missing_cols:
-            _fail(f"{what} is missing column(s) {[str(c) for c in missing_cols]}. "
+            fail(f"{what} is missing column(s) {[str(c) for c in missing_cols]}. "
                   f"Your columns: {[str(c) for c in got.columns]}.", hint)
         if check_column_order:
             order = [c for c in got.columns if c in exp.columns]
@@ -342,7 +344,7 @@ def _compare_aligned(got: pd.DataFrame, exp: pd.DataFrame, *, rtol, atol, check_
             problems.append(f"{label} {verb} for {n_diff} of {len(common)} {many}, e.g.\n"
                             + "\n".join(lines))
     if problems:
-        _fail(f"{what} does not match the expected answer:\n" + "\n".join(f"- {p}" for p in problems),
+        fail(f"{what} does not match the expected answer:\n" + "\n".join(f"- {p}" for p in problems),
               hint)
 
 
@@ -381,11 +383,11 @@ def assert_series_matches(
     if isinstance(got, (list, tuple, np.ndarray)) and not isinstance(got, pd.Series):
         arr = np.asarray(got, dtype=object)
         if arr.ndim != 1 or len(arr) != len(expected):
-            _fail(f"{what} should have {len(expected)} values, but it is {_type_name(got)}"
+            fail(f"{what} should have {len(expected)} values, but it is {_type_name(got)}"
                   + (f" with {len(arr)} values." if arr.ndim == 1 else "."), hint)
         got = pd.Series(list(arr), index=expected.index).infer_objects()
     if not isinstance(got, pd.Series):
-        _fail(f"{what} should be a pandas Series, but it is {_type_name(got)}.", hint)
+        fail(f"{what} should be a pandas Series, but it is {_type_name(got)}.", hint)
     name = "__value__"
     exp_frame = expected.to_frame(name)
     got_frame = got.to_frame(name)
@@ -403,7 +405,7 @@ def _scalar(value, what: str, hint: str):
             extra = " Take it out with .item() (or .iloc[0])."
         else:
             extra = ""
-        _fail(f"{what} should be a single value, but it is {_type_name(value)}.{extra}", hint)
+        fail(f"{what} should be a single value, but it is {_type_name(value)}.{extra}", hint)
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -434,12 +436,12 @@ def assert_scalar_close(
     expected = expected.item() if isinstance(expected, np.generic) else expected
     if isinstance(expected, Number) and not isinstance(expected, bool):
         if isinstance(got, bool) or not isinstance(got, Number):
-            _fail(f"{what} should be a number, but it is {_type_name(got)} ({_fmt(got)}).", hint)
+            fail(f"{what} should be a number, but it is {_type_name(got)} ({_fmt(got)}).", hint)
         g, e = float(got), float(expected)
         if math.isnan(g) and math.isnan(e):
             return
         if math.isnan(g) or not math.isclose(g, e, rel_tol=rtol, abs_tol=atol):
-            _fail(f"{what} is {_fmt(got)}, expected {_fmt(expected)}.", hint)
+            fail(f"{what} is {_fmt(got)}, expected {_fmt(expected)}.", hint)
         return
     if isinstance(expected, pd.Timestamp):
         try:
@@ -447,18 +449,18 @@ def assert_scalar_close(
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            _fail(f"{what} is {_fmt(got)}, expected {_fmt(expected)}.", hint)
+            fail(f"{what} is {_fmt(got)}, expected {_fmt(expected)}.", hint)
         return
     if got != expected:
-        _fail(f"{what} is {_fmt(got)}, expected {_fmt(expected)}.", hint)
+        fail(f"{what} is {_fmt(got)}, expected {_fmt(expected)}.", hint)
 
 
 def _as_set(value, what: str, hint: str) -> set:
     if isinstance(value, pd.DataFrame):
-        _fail(f"{what} should be a collection of values (list, set or Series), but it is "
+        fail(f"{what} should be a collection of values (list, set or Series), but it is "
               f"{_type_name(value)}. Pick the column you mean, e.g. table['customer_id'].", hint)
     if isinstance(value, (str, bytes)) or not isinstance(value, (Iterable, pd.Index)):
-        _fail(f"{what} should be a collection of values (list, set or Series), but it is "
+        fail(f"{what} should be a collection of values (list, set or Series), but it is "
               f"{_type_name(value)}.", hint)
     values = value.tolist() if hasattr(value, "tolist") else list(value)
     return {v.item() if isinstance(v, np.generic) else v for v in values}
@@ -485,7 +487,7 @@ def assert_same_set(got, expected, *, what: str = "your answer", hint: str = "")
             parts.append(f"{len(missing)} value(s) are missing, e.g. {_fmt_items(missing)}")
         if extra:
             parts.append(f"{len(extra)} value(s) should not be there, e.g. {_fmt_items(extra)}")
-        _fail(f"{what} does not contain the expected values:\n" + "\n".join(f"- {p}" for p in parts), hint)
+        fail(f"{what} does not contain the expected values:\n" + "\n".join(f"- {p}" for p in parts), hint)
 
 
 def assert_same_partition(got_labels, expected_labels, *, what: str = "your labels", hint: str = "") -> None:
@@ -515,20 +517,20 @@ def assert_same_partition(got_labels, expected_labels, *, what: str = "your labe
             missing = exp.index.difference(g.index)
             extra = g.index.difference(exp.index)
             if len(missing) or len(extra):
-                _fail(f"{what} should label exactly the expected items: "
+                fail(f"{what} should label exactly the expected items: "
                       f"{len(missing)} missing (e.g. {_fmt_items(_sorted(missing))}), "
                       f"{len(extra)} unexpected (e.g. {_fmt_items(_sorted(extra))}).", hint)
             g = g.loc[exp.index]
     else:
         if isinstance(got_labels, (pd.DataFrame, str, bytes)) or not isinstance(got_labels, Iterable):
-            _fail(f"{what} should be a list, array or Series of labels, but it is {_type_name(got_labels)}.", hint)
+            fail(f"{what} should be a list, array or Series of labels, but it is {_type_name(got_labels)}.", hint)
         arr = np.asarray(got_labels.to_numpy() if isinstance(got_labels, pd.Series) else list(got_labels),
                          dtype=object)
         if arr.ndim != 1 or len(arr) != len(exp):
-            _fail(f"{what} should have one label per item ({len(exp)}), but it has {len(arr)}.", hint)
+            fail(f"{what} should have one label per item ({len(exp)}), but it has {len(arr)}.", hint)
         g = pd.Series(arr.tolist(), index=exp.index)
     if g.isna().any():
-        _fail(f"{what} has {int(g.isna().sum())} missing label(s); every item needs a group.", hint)
+        fail(f"{what} has {int(g.isna().sum())} missing label(s); every item needs a group.", hint)
     word, _ = _entity(exp.index)
     if word == "row":
         word = "item"
@@ -556,7 +558,7 @@ def assert_same_partition(got_labels, expected_labels, *, what: str = "your labe
                                 f"{_fmt(pairs.loc[b, 'g'])}")
                 break
     if problems:
-        _fail(f"{what} do not form the expected groups:\n" + "\n".join(f"- {p}" for p in problems), hint)
+        fail(f"{what} do not form the expected groups:\n" + "\n".join(f"- {p}" for p in problems), hint)
 
 
 # ----------------------------------------------------------------------------- plots
@@ -608,7 +610,7 @@ def assert_axes(
     if isinstance(ax, Figure) and len(ax.axes) == 1:
         ax = ax.axes[0]
     if not isinstance(ax, Axes):
-        _fail(f"{what} should be a matplotlib Axes (the object plotting functions return), "
+        fail(f"{what} should be a matplotlib Axes (the object plotting functions return), "
               f"but it is {_type_name(ax)}. Return or assign the Axes, e.g. ax = crm.plot....(...).", hint)
     problems = []
     if n_bars is not None:
@@ -626,7 +628,7 @@ def assert_axes(
         if got != n_points:
             problems.append(f"it has {got} points, expected {n_points}")
     if problems:
-        _fail(f"{what} is not the expected chart: " + "; ".join(problems) + ".", hint)
+        fail(f"{what} is not the expected chart: " + "; ".join(problems) + ".", hint)
 
 
 # ----------------------------------------------------------------------------- data, success

@@ -12,6 +12,7 @@ from crmlab.check.compare import (
     assert_frame_matches,
     assert_scalar_close,
     assert_series_matches,
+    fail,
     passed,
     resolve_data,
 )
@@ -61,10 +62,10 @@ def slowest_channel(answer, data=None) -> None:
     m = satisfaction.complaint_metrics(data.interactions, by="channel")
     expected = m.sort_values("resolution_days_p90", ascending=False)["channel"].iloc[0]
     if answer != expected:
-        raise AssertionError(f"your slowest channel is {answer!r}; the channel with the highest 90th percentile "
-                             f"of resolution days among resolved complaints is a different one.\nHint: "
-                             f"crm.satisfaction.complaint_metrics(data.interactions, by='channel') has "
-                             f"'resolution_days_p90'; sort by it.")
+        fail(f"your slowest channel is {answer!r}; the channel with the highest 90th percentile "
+             f"of resolution days among resolved complaints is a different one.",
+             "crm.satisfaction.complaint_metrics(data.interactions, by='channel') has "
+             "'resolution_days_p90'; sort by it.")
     passed("slowest_channel")
 
 

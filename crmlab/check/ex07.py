@@ -12,6 +12,7 @@ from crmlab.check.compare import (
     assert_frame_matches,
     assert_scalar_close,
     assert_series_matches,
+    fail,
     passed,
     resolve_data,
 )
@@ -78,8 +79,8 @@ def naive_vs_adjusted(answer, data=None) -> None:
     pe = loyalty.programme_effect(data.customers, data.transactions, observation_end=data.observation_end)
     expected = pe.set_index("method")["effect"]
     if not isinstance(answer, dict) or set(answer) != {"naive", "before_after"}:
-        raise AssertionError("your answer should be a dict with the keys 'naive' and 'before_after'.\n"
-                             "Hint: take the 'effect' column of crm.loyalty.programme_effect(...) for those two rows.")
+        fail("your answer should be a dict with the keys 'naive' and 'before_after'.",
+             "take the 'effect' column of crm.loyalty.programme_effect(...) for those two rows.")
     for key in ("naive", "before_after"):
         assert_scalar_close(answer[key], expected[key], what=f"your {key} effect",
                             hint="Use the 'effect' column (rate ratio - 1), not 'rate_ratio'.")

@@ -12,6 +12,7 @@ from crmlab.check.compare import (
     assert_frame_matches,
     assert_same_set,
     assert_scalar_close,
+    fail,
     passed,
     resolve_data,
 )
@@ -34,10 +35,6 @@ QUASI_IDENTIFIERS = ["age", "gender", "region", "city_tier"]
 """Quasi-identifiers of the ``customers`` table used in the exercises."""
 
 
-def _fail(message: str, hint: str = "") -> None:
-    raise AssertionError(message + (f"\nHint: {hint}" if hint else ""))
-
-
 def pseudonymized_transactions(answer, data=None) -> None:
     """The transactions table with ``customer_id`` pseudonymised with :data:`KEY`."""
     data = resolve_data(data)
@@ -57,7 +54,7 @@ def masked_contacts(answer, data=None) -> None:
                          hint="mask_email keeps the first character and the domain; mask_phone keeps "
                               "the first 3 and last 4 digits.")
     if isinstance(answer, pd.DataFrame) and "name" in answer.columns:
-        _fail("your masked contact table still has the column 'name'; a service screen that only "
+        fail("your masked contact table still has the column 'name'; a service screen that only "
               "confirms contact details does not need it.", "Keep customer_id, email and phone only.")
     passed("masked_contacts")
 
@@ -92,34 +89,34 @@ def analysis_extract(answer, data=None) -> None:
     data = resolve_data(data)
     c = data.customers
     if not isinstance(answer, pd.DataFrame):
-        _fail(f"your extract should be a DataFrame, got {type(answer).__name__}.")
+        fail(f"your extract should be a DataFrame, got {type(answer).__name__}.")
     if len(answer) != len(c):
-        _fail(f"your extract has {len(answer)} rows, expected {len(c)} (one per customer).",
+        fail(f"your extract has {len(answer)} rows, expected {len(c)} (one per customer).",
               "Generalise or suppress values instead of dropping customers.")
     present = [col for col in privacy.DIRECT_IDENTIFIERS if col in answer.columns]
     if present:
-        _fail(f"your extract still has the direct identifier column(s) {present}.", "Drop name, email and phone.")
+        fail(f"your extract still has the direct identifier column(s) {present}.", "Drop name, email and phone.")
     missing = [q for q in QUASI_IDENTIFIERS if q not in answer.columns]
     if missing:
-        _fail(f"your extract has no column {missing[0]!r}; keep the (generalised) quasi-identifiers.")
+        fail(f"your extract has no column {missing[0]!r}; keep the (generalised) quasi-identifiers.")
     if "customer_id" not in answer.columns:
-        _fail("your extract has no customer_id column.", "Keep it, pseudonymised with check.KEY.")
+        fail("your extract has no customer_id column.", "Keep it, pseudonymised with check.KEY.")
     raw_ids = set(c["customer_id"].tolist()) | set(c["customer_id"].astype(str))
     leaked = [v for v in answer["customer_id"].head(1000) if v in raw_ids]
     if leaked:
-        _fail(f"your customer_id column still holds raw ids (e.g. {leaked[0]!r}).",
+        fail(f"your customer_id column still holds raw ids (e.g. {leaked[0]!r}).",
               "Pseudonymise it with crm.privacy.pseudonymize(..., check.KEY).")
     text = set(answer.astype(str).to_numpy().ravel().tolist())
     for col in privacy.DIRECT_IDENTIFIERS:
         hits = text & set(c[col].astype(str))
         if hits:
-            _fail(f"your extract contains a raw {col} value ({sorted(hits)[0]!r}).", "Drop or pseudonymise it.")
+            fail(f"your extract contains a raw {col} value ({sorted(hits)[0]!r}).", "Drop or pseudonymise it.")
     k = privacy.k_anonymity(answer, QUASI_IDENTIFIERS)
     if k < 5:
         sizes = privacy.equivalence_classes(answer, QUASI_IDENTIFIERS)
         worst = sizes.iloc[0]
         combo = dict(zip(QUASI_IDENTIFIERS, worst[QUASI_IDENTIFIERS].tolist()))
-        _fail(f"your extract is only {k}-anonymous: e.g. {combo} is shared by "
+        fail(f"your extract is only {k}-anonymous: e.g. {combo} is shared by "
               f"{int(worst['size'])} customer(s); every combination needs at least 5.",
               "Use crm.privacy.generalize_until_k(..., k=5) (max_suppression=... suppresses outliers).")
     passed("analysis_extract")
@@ -133,13 +130,13 @@ def member_mailing_list(answer, data=None) -> None:
     if isinstance(answer, pd.DataFrame):
         extra = [col for col in answer.columns if col not in ("customer_id", "email")]
         if extra:
-            _fail(f"your mailing list has extra column(s) {extra}; the mailing only needs customer_id and email "
+            fail(f"your mailing list has extra column(s) {extra}; the mailing only needs customer_id and email "
                   f"(data minimisation).", "Select just those two columns.")
     if isinstance(answer, pd.DataFrame) and "customer_id" in answer.columns:
         no_consent = set(answer["customer_id"]) & set(
             data.customers.loc[~data.customers["marketing_consent"].to_numpy(dtype=bool), "customer_id"])
         if no_consent:
-            _fail(f"your list includes {len(no_consent)} customer(s) who did not consent, "
+            fail(f"your list includes {len(no_consent)} customer(s) who did not consent, "
                   f"e.g. customer {sorted(no_consent)[0]}.", "Keep only marketing_consent == True.")
         assert_same_set(answer["customer_id"], expected["customer_id"], what="your list's customers",
                         hint="Members (is_member) who gave marketing consent.")

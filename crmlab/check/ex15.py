@@ -12,6 +12,7 @@ from crmlab.check.compare import (
     assert_frame_matches,
     assert_scalar_close,
     assert_series_matches,
+    fail,
     passed,
     resolve_data,
 )
@@ -86,10 +87,10 @@ def campaign_test(answer, data=None) -> None:
     hint = ("Use crm.monitoring.ab_test(crm.uplift.campaign_table(data), group_col='treated', treatment=1, "
             "control=0, outcome_col='retained').")
     if not isinstance(answer, pd.DataFrame) or len(answer) != 1:
-        raise AssertionError("your answer should be the one-row table that ab_test returns.\nHint: " + hint)
+        fail("your answer should be the one-row table that ab_test returns.", hint)
     for col in ("difference", "ci_low", "ci_high", "p_value"):
         if col not in answer.columns:
-            raise AssertionError(f"your table has no column {col!r}.\nHint: " + hint)
+            fail(f"your table has no column {col!r}.", hint)
         assert_scalar_close(answer[col].iloc[0], expected[col].iloc[0], what=f"your {col}", hint=hint)
     passed("campaign_test")
 
