@@ -26,7 +26,7 @@ def _headings(nb):
 
 def test_the_course_has_all_chapters():
     numbers = {p.name[:2] for p in COURSE}
-    assert numbers == {f"{i:02d}" for i in range(18)}
+    assert numbers == {f"{i:02d}" for i in range(20)}
 
 
 @pytest.mark.parametrize("path", COURSE, ids=lambda p: p.name)
