@@ -120,12 +120,14 @@ def _check_labels_scores(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
     return _check_binary(y), _check_scores(s)
 
 
-def _check_money(value, *, name: str) -> float:
+def _check_money(value: Any, *, name: str) -> float:
+    """A single finite, non-negative amount of money (CNY)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a number (CNY), got {value!r}.")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a non-negative amount, got {value!r}.")
-    return float(value)
+    amount = float(value)
+    if not np.isfinite(amount) or amount < 0:
+        raise ValueError(f"{name} must be a finite, non-negative amount, got {value!r}.")
+    return amount
 
 
 # ----------------------------------------------------------------------------- labels & features

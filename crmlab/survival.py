@@ -58,8 +58,10 @@ def _as_durations(durations) -> np.ndarray:
     """Durations as a float array; timedeltas are converted to days by :func:`crmlab.time.to_days`."""
     if isinstance(durations, (pd.Series, pd.Index, np.ndarray, list, tuple)):
         values = durations.to_numpy() if isinstance(durations, (pd.Series, pd.Index)) else np.asarray(durations)
-        if values.dtype.kind == "m" or (values.dtype == object and values.size
-                                        and isinstance(values.ravel()[0], (pd.Timedelta, np.timedelta64))):
+        temporal = (pd.Timedelta, np.timedelta64, pd.Timestamp, np.datetime64)
+        if values.dtype.kind in "mM" or (values.dtype == object and values.size
+                                         and isinstance(values.ravel()[0], temporal)):
+            # timedeltas become days; dates are refused (they are not durations)
             durations = to_days(durations, name="durations")
     return check_array(durations, name="durations")
 

@@ -42,6 +42,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
+from crmlab.churn import _check_money
 from crmlab.data.columns import CUSTOMER, DATE
 from crmlab.time import window_end
 from crmlab.validation import (
@@ -106,15 +107,6 @@ def _check_xty(X, treatment, y):
                 f"cannot be fitted. Use a longer outcome window or more customers."
             )
     return X, t, yy
-
-
-def _check_amount(value, *, name: str) -> float:
-    """A single non-negative, finite amount of money."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a number (CNY) or an array of numbers, got {value!r}.")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite amount >= 0, got {value!r}.")
-    return float(value)
 
 
 def _default_estimator():
@@ -410,7 +402,7 @@ def target_customers(data: pd.DataFrame, *, value: str, uplift: str, cost: float
     # an uplift (or share of churners saved) is a difference of probabilities
     check_in_range(df[uplift].to_numpy(float), low=-1, high=1, name=f"data column {uplift!r} (uplift)")
     if cost_col is None:
-        c = np.full(len(df), _check_amount(cost, name="cost"))
+        c = np.full(len(df), _check_money(cost, name="cost"))
     else:
         c = df[cost_col].to_numpy(float)
         if (c < 0).any():
@@ -456,8 +448,8 @@ def policy_profit(contact: ArrayLike, *, true_uplift: ArrayLike, value: float | 
     k = _binary(contact, name="contact", both=False)
     u = check_array(true_uplift, name="true_uplift")
     check_in_range(u, low=-1, high=1, name="true_uplift")
-    v = np.full(k.size, _check_amount(value, name="value")) if np.ndim(value) == 0 else check_array(value, name="value")
-    c = np.full(k.size, _check_amount(cost, name="cost")) if np.ndim(cost) == 0 else check_array(cost, name="cost")
+    v = np.full(k.size, _check_money(value, name="value")) if np.ndim(value) == 0 else check_array(value, name="value")
+    c = np.full(k.size, _check_money(cost, name="cost")) if np.ndim(cost) == 0 else check_array(cost, name="cost")
     for arr, label in ((v, "value"), (c, "cost")):
         if (arr < 0).any():
             raise ValueError(f"{label} must be >= 0; found {arr.min():g}.")

@@ -260,7 +260,7 @@ def test_validation_errors():
         lift_table([0, 1, 1], [0.2, 0.5, 0.9], bins=5)
     with pytest.raises(ValueError, match="same length"):
         profit_curve([0, 1], [0.1, 0.2], value=[1.0, 2.0, 3.0], contact_cost=1, offer_cost=1)
-    with pytest.raises(ValueError, match="contact_cost must be a non-negative"):
+    with pytest.raises(ValueError, match="contact_cost must be a finite, non-negative"):
         profit_curve([0, 1], [0.1, 0.2], value=10, contact_cost=-1, offer_cost=1)
     with pytest.raises(ValueError, match="kind='svm' is not allowed"):
         make_churn_model("svm")

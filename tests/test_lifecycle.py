@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -163,11 +160,11 @@ def test_cohort_retention_validation_and_dispatch(monkeypatch):
         cohort_retention(tx.iloc[:0])
     with pytest.raises(ValueError, match="not dates"):
         cohort_retention(tx.assign(date="yesterday"))
+    # a path goes through the one front door of the engines (crmlab.features) with the same arguments
     calls = []
-    fake = types.ModuleType("crmlab.engines")
-    fake.cohort_retention = lambda source, **kw: calls.append((source, kw)) or "ok"
-    monkeypatch.setitem(sys.modules, "crmlab.engines", fake)
-    monkeypatch.setattr(crm, "engines", fake, raising=False)
+    monkeypatch.setattr(crm.lifecycle, "_resolve_engine", lambda source, engine: "duckdb")
+    monkeypatch.setattr(crm.lifecycle, "_delegate",
+                        lambda kind, source, engine, **kw: calls.append((kind, source, engine, kw)) or "ok")
     assert cohort_retention("tx.parquet", period="Q") == "ok"
-    assert calls == [("tx.parquet", {"engine": "duckdb", "period": "Q", "customer_col": "customer_id",
-                                     "date_col": "date", "normalize": True})]
+    assert calls == [("cohort_retention", "tx.parquet", "duckdb",
+                      {"period": "Q", "customer_col": "customer_id", "date_col": "date", "normalize": True})]
