@@ -22,13 +22,16 @@ Examples
 from __future__ import annotations
 
 from numbers import Real
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from crmlab.data.columns import CUSTOMER, DATE
-from crmlab.time import to_days, window_end
+from crmlab.features import customer_features
+from crmlab.time import to_days
 from crmlab.validation import (
     check_array,
     check_fraction,
@@ -36,7 +39,6 @@ from crmlab.validation import (
     check_positive_int,
     check_same_length,
     check_timestamp,
-    check_transactions,
 )
 
 __all__ = [
@@ -85,12 +87,12 @@ def _check_durations_events(durations, events) -> tuple[np.ndarray, np.ndarray]:
     return t, e.astype(int)
 
 
-def tenure_table(transactions: pd.DataFrame, *, observation_end, inactivity_days: int = 90,
+def tenure_table(transactions: pd.DataFrame, *, observation_end: Any, inactivity_days: int = 90,
                  customer_col: str = CUSTOMER, date_col: str = DATE) -> pd.DataFrame:
     """Tenure of each buyer from a transaction log, with non-contractual churn as the event.
 
-    Tenure is counted in whole calendar days from the day of the first purchase (the
-    features vocabulary of :func:`crmlab.features.customer_features`). The day of
+    Tenure is counted in whole calendar days from the day of the first purchase:
+    ``tenure_days`` and ``recency_days`` of :func:`crmlab.features.customer_features`. The day of
     ``observation_end`` is inside the window: a purchase at 15:30 on that day counts.
 
     - A customer whose last purchase is more than ``inactivity_days`` days before the day of
@@ -125,23 +127,16 @@ def tenure_table(transactions: pd.DataFrame, *, observation_end, inactivity_days
     """
     inactivity_days = check_positive_int(inactivity_days, name="inactivity_days")
     end = check_timestamp(observation_end, name="observation_end")
-    tx = check_transactions(transactions, customer_col=customer_col, date_col=date_col, amount_col=None,
-                            observation_end=end)
-    if tx.empty:
-        raise ValueError("transactions is empty: a tenure table needs at least one purchase.")
-    days = tx[date_col].dt.normalize().groupby(tx[customer_col])
-    first, last = days.min(), days.max()
-    end_day = window_end(end) - pd.Timedelta(days=1)
-    tenure_days = (end_day - first).dt.days
-    recency_days = (end_day - last).dt.days
-    churned = recency_days > inactivity_days
-    duration = (tenure_days - recency_days).where(churned, tenure_days)
+    f = customer_features(transactions, observation_end=end, customer_col=customer_col, date_col=date_col,
+                          amount_col=None)
+    churned = f["recency_days"] > inactivity_days
+    duration = (f["tenure_days"] - f["recency_days"]).where(churned, f["tenure_days"])
     out = pd.DataFrame({"duration": duration.astype("float64"), "churned": churned.astype("int64")})
     out.index.name = customer_col
     return out
 
 
-def kaplan_meier(durations, events, *, confidence: float = 0.95) -> pd.DataFrame:
+def kaplan_meier(durations: ArrayLike, events: ArrayLike, *, confidence: float = 0.95) -> pd.DataFrame:
     r"""Kaplan–Meier survival curve with a pointwise confidence band.
 
     .. math::
@@ -271,7 +266,8 @@ def _check_groups(groups, n: int) -> np.ndarray:
     return g
 
 
-def survival_by_group(durations, events, groups, *, confidence: float = 0.95) -> pd.DataFrame:
+def survival_by_group(durations: ArrayLike, events: ArrayLike, groups: ArrayLike, *,
+                      confidence: float = 0.95) -> pd.DataFrame:
     """Kaplan–Meier curves per group (segment, channel, contract type ...), stacked.
 
     Returns the :func:`kaplan_meier` columns plus ``group``, groups in sorted order.
@@ -292,7 +288,7 @@ def survival_by_group(durations, events, groups, *, confidence: float = 0.95) ->
     return out[["group", *[c for c in out.columns if c != "group"]]]
 
 
-def logrank_test(durations, events, groups) -> pd.DataFrame:
+def logrank_test(durations: ArrayLike, events: ArrayLike, groups: ArrayLike) -> pd.DataFrame:
     r"""Log-rank test that two or more groups share one survival curve.
 
     At each event time the churns expected in group :math:`k` under the null are
@@ -365,7 +361,7 @@ def logrank_test(durations, events, groups) -> pd.DataFrame:
     )
 
 
-def hazard_table(durations, events, *, width: float = 1.0) -> pd.DataFrame:
+def hazard_table(durations: ArrayLike, events: ArrayLike, *, width: float | pd.Timedelta = 1.0) -> pd.DataFrame:
     r"""Life table: churn hazard per tenure interval (actuarial method).
 
     For the interval :math:`[a, a + w)`, with :math:`n` customers still there at
@@ -401,6 +397,7 @@ def hazard_table(durations, events, *, width: float = 1.0) -> pd.DataFrame:
         width = float(to_days([width], name="width")[0])
     if isinstance(width, (bool, np.bool_)) or not isinstance(width, Real):
         raise TypeError(f"width must be a positive number (interval length), got {width!r}.")
+    width = float(width)
     if not np.isfinite(width) or width <= 0:
         raise ValueError(f"width must be a positive number (interval length), got {width!r}.")
     n_needed = np.floor(t.max() / width) + 1
