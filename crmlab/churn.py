@@ -601,8 +601,9 @@ def profit_curve(y_true: ArrayLike, y_score: ArrayLike, *, value: float | ArrayL
     Returns
     -------
     DataFrame
-        One row per distinct score used as threshold (plus "contact nobody"):
-        ``threshold, contacted, share_contacted, churners_reached, profit``.
+        One row per distinct score used as threshold (plus "contact nobody", whose
+        ``threshold`` is ``inf``): ``threshold, contacted, share_contacted,
+        churners_reached, profit``.
 
     Examples
     --------
