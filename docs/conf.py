@@ -1,6 +1,6 @@
 """Sphinx configuration of the crmlab course website (课程网站).
 
-Built by ``make site`` (``python docs/build.py``), which stages the sources into
+Built by ``make site`` (``python docs/build_site.py``), which stages the sources into
 ``docs/_build/src`` and writes the site to ``docs/_build/html``. See docs/README.md.
 
 Why Sphinx + myst-nb + numpydoc: everything installs with pip alone (Jupyter Book 2 and the
@@ -40,7 +40,7 @@ extensions = [
 ]
 
 root_doc = "index"
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "tests", "README.md", "build.py"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "tests", "README.md", "build_site.py"]
 templates_path = []
 
 # -- notebooks: render the stored outputs, never execute -----------------------------------
@@ -69,6 +69,9 @@ html_theme = "sphinx_book_theme"
 html_title = "crmlab · CRM analytics (客户关系管理)"
 html_static_path = ["_static"]
 html_css_files = ["crmlab.css"]
+html_favicon = "_static/favicon.svg"  # else every browser asks for a /favicon.ico that is not there
+# light, as the committed figures are drawn on white (an empty mode is a console error)
+html_context = {"default_mode": "light"}
 html_last_updated_fmt = None
 html_copy_source = False
 html_show_sourcelink = False

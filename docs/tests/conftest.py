@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[1]
-ROOT = DOCS.parent
-HTML = DOCS / "_build" / "html"
-SCREENSHOTS = DOCS / "_build" / "screenshots"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sitepaths import DOCS, HTML  # noqa: E402
+
 sys.path.insert(0, str(DOCS))
 sys.path.insert(0, str(DOCS / "_ext"))
 
@@ -38,15 +37,10 @@ CHROMIUM_FLAGS = (
 def site() -> Path:
     """The built site, building it first when ``make site`` has not run."""
     if not (HTML / "index.html").exists():
-        import build
+        import build_site
 
-        assert build.build() == 0, "the site did not build: see the Sphinx output above"
+        assert build_site.build() == 0, "the site did not build: see the Sphinx output above"
     return HTML
-
-
-def html_pages(site: Path) -> list[Path]:
-    """Every page of the site (not the theme's own files under _static)."""
-    return sorted(p for p in site.rglob("*.html") if "_static" not in p.parts)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

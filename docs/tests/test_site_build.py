@@ -13,12 +13,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import build_site
+import crmlab_site
 import nbformat
 import pytest
-from conftest import DOCS, ROOT, html_pages
-
-import build
-import crmlab_site
+from sitepaths import DOCS, ROOT, html_pages
 
 # a 2x2 PNG, so the fixture needs no plotting library
 PNG = base64.b64decode(
@@ -143,7 +142,7 @@ def test_notebook_prose_becomes_alt_text():
 
 
 def test_sources_are_the_course_without_solutions():
-    sources = build.site_sources()
+    sources = build_site.site_sources()
     notebooks = {f"notebooks/{p.name}" for p in (ROOT / "notebooks").glob("*.ipynb")}
     exercises = {f"exercises/{p.name}" for p in (ROOT / "exercises").glob("*.ipynb")}
     assert notebooks | exercises <= set(sources)
@@ -154,10 +153,10 @@ def test_sources_are_the_course_without_solutions():
 def test_api_reference_covers_every_public_module():
     import crmlab
 
-    pages = build.api_pages()
+    pages = build_site.api_pages()
     modules = [name for name in crmlab.__all__ if (ROOT / "crmlab" / f"{name}.py").exists()
                or (ROOT / "crmlab" / name / "__init__.py").exists()]
-    for name in set(modules) - build.API_EXCLUDE:
+    for name in set(modules) - build_site.API_EXCLUDE:
         assert f"api/{name}.rst" in pages, name
         assert f".. automodule:: crmlab.{name}" in pages[f"api/{name}.rst"]
 

@@ -1,4 +1,4 @@
-"""Build the crmlab course website: ``python docs/build.py`` (``make site``).
+"""Build the crmlab course website: ``python docs/build_site.py`` (``make site``).
 
 1. Stage the sources in ``docs/_build/src``, keeping the repository's layout so the
    notebooks' relative links (``../exercises/08_....ipynb``, ``GLOSSARY.md``) still resolve:
