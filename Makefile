@@ -59,4 +59,4 @@ site: setup $(SITE_STAMP)
 	$(BIN)/python docs/build_site.py
 
 test-site: site
-	$(BIN)/python -m pytest docs/tests -p no:cacheprovider -p no:xdist
+	$(BIN)/python -m pytest docs/tests -p no:cacheprovider
