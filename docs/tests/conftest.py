@@ -42,6 +42,7 @@ def site() -> Path:
 
         with warnings.catch_warnings():  # the theme's deprecation notices are not the tests' subject
             warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
             assert build_site.build() == 0, "the site did not build: see the Sphinx output above"
     return HTML
 
