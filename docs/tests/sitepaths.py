@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1]
 ROOT = DOCS.parent
-HTML = DOCS / "_build" / "html"
+# another built copy can be checked with CRMLAB_SITE_HTML=path/to/html
+HTML = Path(os.environ.get("CRMLAB_SITE_HTML", DOCS / "_build" / "html"))
 SCREENSHOTS = DOCS / "_build" / "screenshots"
 
 
