@@ -48,12 +48,14 @@ def source_for(engine: str, df: pd.DataFrame, tmp_path, request):
     if where == "pandas" or form == "frame":
         return df, where
     path = tmp_path / f"log.{form}"
+    if engine == "spark-parquet":                          # a Spark DataFrame, as a Spark user has it
+        # Spark refuses to read duplicate names from a file, but a Spark DataFrame may have them
+        _write_parquet(df.set_axis([f"c{i}" for i in range(df.shape[1])], axis=1), path)
+        return spark.read.parquet(str(path)).toDF(*map(str, df.columns)), None
     if form == "parquet":
         _write_parquet(df, path)
     else:
         df.to_csv(path, index=False)
-    if engine == "spark-parquet":                          # a Spark DataFrame, as a Spark user has it
-        return spark.read.parquet(str(path)), None
     return str(path), None if where == "duckdb" else where
 
 

@@ -191,6 +191,20 @@ def test_duckdb_equals_pandas_on_cdnow(cdnow, cdnow_files, function, case, sourc
     assert_same_table(got, _reference(function, cdnow, **kwargs), function)
 
 
+@pytest.mark.parametrize("function, case", PAIRS)
+def test_large_frames_aggregated_in_customer_buckets(cdnow, monkeypatch, function, case):
+    """A large pandas frame is aggregated bucket by bucket of customers: the same table."""
+    from crmlab.engines import backend
+
+    monkeypatch.setattr(backend, "_ROWS_PER_BUCKET", 1000)      # CDNOW's 6,919 rows -> 7 buckets
+    kwargs = CASES[function][case]
+    assert_same_table(call(function, cdnow, engine="duckdb", **kwargs), _reference(function, cdnow, **kwargs),
+                      function)
+    names = cdnow.assign(customer_id="c" + cdnow["customer_id"].astype(str))     # string ids sort as text
+    assert_same_table(call(function, names, engine="duckdb", **kwargs), _reference(function, names, **kwargs),
+                      function)
+
+
 @pytest.mark.parametrize("function", list(CASES))
 def test_duckdb_equals_pandas_on_retail(retail, function):
     tx, end = retail

@@ -25,7 +25,8 @@ Examples
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -35,12 +36,18 @@ from crmlab import validation as V
 from crmlab.engines import queries
 from crmlab.engines.audit import audit_table
 from crmlab.engines.connections import quiet_spark
+from crmlab.engines.resolve import engine_name
 from crmlab.engines.sources import Source, open_source
 
 __all__ = ["KINDS", "run", "cohort_table"]
 
 #: The tables a backend computes.
 KINDS = ("customer_summary", "rfm_table", "calibration_holdout", "cohort_retention")
+
+# DuckDB's hash aggregate by (customer, day) holds every group at once: for a 10-million-row
+# frame that is more memory than the frame itself. Aggregating the customers in buckets, one
+# after another, bounds it (a customer's rows all fall in one bucket, so the result is the same).
+_ROWS_PER_BUCKET = 2_500_000
 
 
 def run(kind: str, transactions: Any, *, engine: Any, **kwargs: Any) -> pd.DataFrame:
@@ -108,12 +115,35 @@ def collect(source: Source, expr: Any, customer_col: str) -> pd.DataFrame:
     """The query's result as the reference lays it out: indexed by the customer id."""
     with quiet_spark():
         table = source.backend.to_pyarrow(expr)
-    df = table.to_pandas()
+    return _indexed(table.to_pandas(), customer_col)
+
+
+def _indexed(df: pd.DataFrame, customer_col: str) -> pd.DataFrame:
     ids = df[customer_col]
     if pd.api.types.is_signed_integer_dtype(ids):
         ids = ids.astype("int64")   # Spark reads small integers from CSV as int32; pandas as int64
     index = pd.Index(ids, name=customer_col)   # set_index would turn 1..n into a RangeIndex
     return df.drop(columns=customer_col).set_axis(index, axis=0)
+
+
+def collect_per_customer(source: Source, facts: dict, query: Callable[[Any], Any], customer_col: str) -> pd.DataFrame:
+    """Run a per-customer ``query`` (a function of the log's table) and collect it.
+
+    A large pandas frame on DuckDB is aggregated in customer buckets, one after another
+    (see ``_ROWS_PER_BUCKET``); files and Spark run the query once.
+    """
+    buckets = 1
+    if source.frame is not None and engine_name(source.backend) == "duckdb":
+        buckets = max(1, math.ceil(int(facts["rows"]) / _ROWS_PER_BUCKET))
+    if buckets == 1:
+        return collect(source, query(source.table), customer_col)
+    import pyarrow as pa
+
+    t = source.table
+    bucket = (t[customer_col].hash() % buckets + buckets) % buckets    # Ibis reads DuckDB's hash as signed
+    parts = [source.backend.to_pyarrow(query(t.filter(bucket == i))) for i in range(buckets)]
+    table = pa.concat_tables(parts).sort_by(customer_col)
+    return _indexed(table.to_pandas(), customer_col)
 
 
 def _no_orders(end: pd.Timestamp) -> ValueError:
@@ -130,11 +160,13 @@ def _with_unit(table: pd.DataFrame, time_unit: str) -> pd.DataFrame:
 def _customer_summary(transactions, engine, *, observation_end: pd.Timestamp, customer_col: str,
                       date_col: str, amount_col: str | None, time_unit: str) -> pd.DataFrame:
     with checked_source(transactions, engine, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
-                         observation_end=observation_end) as (src, _):
-        expr = queries.customer_summary_query(src.table, customer_col=customer_col, date_col=date_col,
-                                              amount_col=amount_col, observation_end=observation_end,
-                                              time_unit=time_unit)
-        return _with_unit(collect(src, expr, customer_col), time_unit)
+                         observation_end=observation_end) as (src, facts):
+        def query(t):
+            return queries.customer_summary_query(t, customer_col=customer_col, date_col=date_col,
+                                                  amount_col=amount_col, observation_end=observation_end,
+                                                  time_unit=time_unit)
+
+        return _with_unit(collect_per_customer(src, facts, query, customer_col), time_unit)
 
 
 def _rfm_table(transactions, engine, *, observation_end: pd.Timestamp, customer_col: str, date_col: str,
@@ -143,9 +175,11 @@ def _rfm_table(transactions, engine, *, observation_end: pd.Timestamp, customer_
                          observation_end=observation_end, exclude_after=exclude_after) as (src, facts):
         if facts["rows"] == 0 or pd.Timestamp(facts["earliest"]).normalize() > observation_end.normalize():
             raise _no_orders(observation_end)
-        expr = queries.rfm_query(src.table, observation_end=observation_end, customer_col=customer_col,
-                                 date_col=date_col, amount_col=amount_col)
-        return collect(src, expr, customer_col)
+        def query(t):
+            return queries.rfm_query(t, observation_end=observation_end, customer_col=customer_col,
+                                     date_col=date_col, amount_col=amount_col)
+
+        return collect_per_customer(src, facts, query, customer_col)
 
 
 def _calibration_holdout(transactions, engine, *, cutoff: pd.Timestamp, observation_end: pd.Timestamp,
@@ -155,10 +189,12 @@ def _calibration_holdout(transactions, engine, *, cutoff: pd.Timestamp, observat
         if pd.Timestamp(facts["earliest"]).normalize() > cutoff.normalize():
             raise ValueError(f"transactions has no purchases on or before cutoff={cutoff.date()}; "
                              f"choose a later cutoff.")
-        expr = queries.calibration_holdout_query(src.table, cutoff=cutoff, observation_end=observation_end,
-                                                 customer_col=customer_col, date_col=date_col,
-                                                 amount_col=amount_col, time_unit=time_unit)
-        return _with_unit(collect(src, expr, customer_col), time_unit)
+        def query(t):
+            return queries.calibration_holdout_query(t, cutoff=cutoff, observation_end=observation_end,
+                                                     customer_col=customer_col, date_col=date_col,
+                                                     amount_col=amount_col, time_unit=time_unit)
+
+        return _with_unit(collect_per_customer(src, facts, query, customer_col), time_unit)
 
 
 def _cohort_retention(transactions, engine, *, period: str, customer_col: str, date_col: str,
