@@ -202,6 +202,7 @@ def _child_once(case: str, source: str, out: str, memory_limit: str | None) -> d
     result["cpu_s"] = round(usage.ru_utime + usage.ru_stime - cpu0, 2)
     if table is not None:
         result["customers"] = len(table)
+        table.attrs = {}   # parquet stores attrs as JSON, and a Timestamp in them does not serialise
         table.to_parquet(out)
     return result
 

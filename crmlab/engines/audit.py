@@ -15,9 +15,8 @@ do not parse, non-numeric or infinite amounts, negative amounts, events after th
 Examples
 --------
 >>> import ibis, pandas as pd
->>> con = ibis.duckdb.connect()
->>> t = con.create_table("tx", pd.DataFrame({"customer_id": [1, 2], "date": pd.to_datetime(["2024-01-02", "2024-01-09"]),
-...                                          "amount": [5.0, -1.0]}))
+>>> t = ibis.memtable(pd.DataFrame({"customer_id": [1, 2], "date": pd.to_datetime(["2024-01-02", "2024-01-09"]),
+...                                 "amount": [5.0, -1.0]}))
 >>> audit_table(t, list(t.columns), customer_col="customer_id", date_col="date", amount_col="amount")
 Traceback (most recent call last):
 ...
@@ -38,8 +37,8 @@ from crmlab.engines.connections import quiet_spark
 __all__ = ["audit_table", "check_schema"]
 
 
-def check_schema(table: Any, columns: list[str], *, customer_col: str, date_col: str,
-                 amount_col: str | None, name: str = "transactions") -> None:
+def check_schema(columns: list[str], *, customer_col: str, date_col: str, amount_col: str | None,
+                 name: str = "transactions") -> None:
     """The checks that need only column names: duplicates, then missing columns.
 
     ``columns`` are the names as stored (duplicates kept; engines rename them silently).
@@ -83,7 +82,7 @@ def audit_table(table: Any, columns: list[str], *, customer_col: str, date_col: 
     dict
         ``rows``, ``earliest`` and ``latest`` (the date range of the log).
     """
-    check_schema(table, columns, customer_col=customer_col, date_col=date_col, amount_col=amount_col, name=name)
+    check_schema(columns, customer_col=customer_col, date_col=date_col, amount_col=amount_col, name=name)
     schema = table.schema()
     dtype = schema[date_col]
     date_is_text, date_is_time = dtype.is_string(), dtype.is_timestamp() or dtype.is_date()

@@ -96,9 +96,9 @@ def checked_source(transactions: Any, engine: Any, *, customer_col: str, date_co
             facts = {"rows": 0, "earliest": None}
         else:
             facts = {"rows": len(tx), "earliest": tx[date_col].min()}
-        source = open_source(tx, engine, columns, date_col)
+        source = open_source(tx, engine, columns)
     else:
-        source = open_source(transactions, engine, columns, date_col)
+        source = open_source(transactions, engine, columns)
         try:
             facts = audit_table(source.table, source.columns, customer_col=customer_col, date_col=date_col,
                                 amount_col=amount_col, observation_end=observation_end, exclude_after=exclude_after)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from crmlab import time as _time
+from crmlab.data import columns as C
 from crmlab.engines import queries
 from crmlab.engines.backend import checked_source, collect
 from crmlab.engines.resolve import engine_name, resolve_engine
@@ -25,17 +26,14 @@ from crmlab.validation import check_timestamp
 
 __all__ = ["summarize"]
 
-CUSTOMER, DATE, AMOUNT = "customer_id", "date", "amount"
-
-
 def summarize(
     source: Any,
     out: str | os.PathLike,
     *,
     observation_end: Any,
-    customer_col: str = CUSTOMER,
-    date_col: str = DATE,
-    amount_col: str | None = AMOUNT,
+    customer_col: str = C.CUSTOMER,
+    date_col: str = C.DATE,
+    amount_col: str | None = C.AMOUNT,
     time_unit: str = "D",
     engine: Any = None,
 ) -> dict:

@@ -25,7 +25,7 @@ import glob
 import gzip
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,23 +159,11 @@ class Source:
                 fn()
 
 
-def _pandas_columns(df: pd.DataFrame, columns: list[str], date_col: str) -> pd.DataFrame | None:
-    """The needed columns of ``df`` (no copy of the data), dates as naive timestamps; None if some are missing."""
+def _pandas_columns(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame | None:
+    """The needed columns of a checked log (no data copied: pandas copies on write); None if some are missing."""
     if not all(c in df.columns for c in columns) or df.columns.duplicated().any():
-        return None                       # the audit reports it from the column names
-    sub = df[columns]                     # a lazy (copy-on-write) selection: no data is copied
-    s = sub[date_col]
-    if pd.api.types.is_datetime64_any_dtype(s) and getattr(s.dt, "tz", None) is None:
-        return sub
-    if not (pd.api.types.is_string_dtype(s) or pd.api.types.is_object_dtype(s)
-            or pd.api.types.is_datetime64_any_dtype(s)):
-        return sub                        # numbers or booleans: the audit rejects the type
-    if s.isna().any():
-        return sub                        # missing dates: the audit reports them first, as pandas does
-    from crmlab.validation import check_dates
-
-    # strings and time zones are read as pandas reads them: parsed, wall clock kept
-    return sub.assign(**{date_col: check_dates(sub[[date_col]], [date_col], name="transactions")[date_col]})
+        return None
+    return df[columns]
 
 
 def _register_arrow(con: Any, frame: pd.DataFrame) -> tuple[Any, Callable[[], Any]]:
@@ -187,8 +175,13 @@ def _register_arrow(con: Any, frame: pd.DataFrame) -> tuple[Any, Callable[[], An
     return con.table(name), lambda: con.con.unregister(name)
 
 
-def open_source(transactions: Any, engine: Any, columns: list[str], date_col: str) -> Source:
-    """Bind ``transactions`` to ``engine`` (a name or an Ibis connection) as an Ibis table."""
+def open_source(transactions: Any, engine: Any, columns: list[str]) -> Source:
+    """Bind ``transactions`` to ``engine`` (a name or an Ibis connection) as an Ibis table.
+
+    A pandas DataFrame must be checked first (:func:`crmlab.validation.check_transactions`:
+    dates parsed, time zones dropped); files and Spark frames are checked by the engine
+    (:mod:`crmlab.engines.audit`) once bound.
+    """
     import ibis
 
     from crmlab.engines.connections import connect_duckdb, quiet_spark, spark_session
@@ -208,7 +201,7 @@ def open_source(transactions: Any, engine: Any, columns: list[str], date_col: st
     if name == "duckdb":
         con = backend or connect_duckdb()
         if frame is not None:
-            sub = _pandas_columns(frame, columns, date_col)
+            sub = _pandas_columns(frame, columns)
             if sub is None:
                 return Source(None, con, raw, frame)
             table, drop = _register_arrow(con, sub)
@@ -223,7 +216,7 @@ def open_source(transactions: Any, engine: Any, columns: list[str], date_col: st
         if frame is not None:
             import pyarrow as pa
 
-            sub = _pandas_columns(frame, columns, date_col)
+            sub = _pandas_columns(frame, columns)
             if sub is None:
                 return Source(None, backend, raw, frame)
             with quiet_spark():
@@ -237,13 +230,3 @@ def open_source(transactions: Any, engine: Any, columns: list[str], date_col: st
     view = f"crmlab_tx_{uuid.uuid4().hex}"
     sdf.createOrReplaceTempView(view)
     return Source(con.table(view), con, raw, frame, [lambda: session.catalog.dropTempView(view)])
-
-
-@contextlib.contextmanager
-def opened(transactions: Any, engine: Any, columns: list[str], date_col: str) -> Iterator[Source]:
-    """:func:`open_source` as a context manager that releases the registration."""
-    source = open_source(transactions, engine, columns, date_col)
-    try:
-        yield source
-    finally:
-        source.close()
