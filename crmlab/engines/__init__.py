@@ -43,9 +43,17 @@ __all__ = ["ENGINES", "resolve_engine", "connect_duckdb", "spark_session", "summ
 
 
 def __getattr__(name: str) -> Any:
-    # summarize needs Ibis; load it on first use so that importing crmlab.features stays light
+    # these need Ibis; load them on first use so that importing crmlab.features stays light
     if name == "summarize":
         from crmlab.engines.export import summarize
 
         return summarize
+    if name == "queries":
+        import crmlab.engines.queries as queries
+
+        return queries
+    if name == "backend":
+        import crmlab.engines.backend as backend
+
+        return backend
     raise AttributeError(f"module 'crmlab.engines' has no attribute {name!r}")
