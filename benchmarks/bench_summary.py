@@ -150,6 +150,7 @@ def _child_once(case: str, source: str, out: str, memory_limit: str | None) -> d
         result["rows"] = len(frame)
     import crmlab as crm  # noqa: F401  imports are not timed
     import crmlab.engines  # noqa: F401
+    import crmlab.engines.backend  # noqa: F401
     import crmlab.features  # noqa: F401
     import duckdb
     import ibis
@@ -171,8 +172,8 @@ def _child_once(case: str, source: str, out: str, memory_limit: str | None) -> d
                                               engine="pandas")
     elif case in ("duckdb_frame", "duckdb_parquet"):
         data = frame if case == "duckdb_frame" else source
-        table = crm.engines.customer_summary(data, amount_col="amount", observation_end=OBSERVATION_END,
-                                             engine="duckdb")
+        table = crm.features.customer_summary(data, amount_col="amount", observation_end=OBSERVATION_END,
+                                              engine="duckdb")
     elif case in ("sql_frame", "sql_parquet"):
         con = duckdb.connect()
         if case == "sql_frame":
@@ -191,8 +192,8 @@ def _child_once(case: str, source: str, out: str, memory_limit: str | None) -> d
         spark = crm.engines.spark_session("local[2]", spark__driver__memory="6g")
         result["startup_s"] = round(time.perf_counter() - t0, 2)
         t0 = time.perf_counter()
-        table = crm.engines.customer_summary(spark.read.parquet(source), amount_col="amount",
-                                             observation_end=OBSERVATION_END)
+        table = crm.features.customer_summary(spark.read.parquet(source), amount_col="amount",
+                                              observation_end=OBSERVATION_END)
         result["peak_rss_with_jvm_gib"] = memory.stop()
     else:
         raise ValueError(case)
@@ -201,6 +202,7 @@ def _child_once(case: str, source: str, out: str, memory_limit: str | None) -> d
     result["cpu_s"] = round(usage.ru_utime + usage.ru_stime - cpu0, 2)
     if table is not None:
         result["customers"] = len(table)
+        table.attrs = {}   # parquet stores attrs as JSON, and a Timestamp in them does not serialise
         table.to_parquet(out)
     return result
 
@@ -274,7 +276,8 @@ def main(argv=None) -> None:
     print(f"  ready in {time.perf_counter() - t0:.0f} s: {source}", flush=True)
 
     results: dict = {"machine": machine_info(), "rows": args.rows, "customers": n_customers, "repeat": args.repeat,
-                     "observation_end": OBSERVATION_END, "cases": {}}
+                     "observation_end": OBSERVATION_END, "cases": {},
+                     "load_average_at_start": [round(x, 1) for x in os.getloadavg()]}
     cases = ["load_only", "lifetimes", "pandas", "duckdb_frame", "sql_frame", "duckdb_parquet", "sql_parquet"]
     if not args.skip_spark:
         cases.append("spark")
@@ -302,6 +305,7 @@ def main(argv=None) -> None:
         big_result.update(rows_requested=args.big_rows, memory_limit=args.big_memory_limit)
         results["big"] = big_result
 
+    results["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     results["targets"] = _targets(results["cases"])
     write_results("bench_summary", results, _table(results))
     print((Path(__file__).resolve().parent / "results" / "bench_summary.md").read_text())
@@ -376,7 +380,12 @@ def _table(results: dict) -> str:
             f"(target <= 0.5; {t.get('memory_ratio_parquet_vs_lifetimes')} from parquet; "
             f"{t.get('memory_added_ratio_vs_lifetimes')} counting only the memory added to the loaded log)."
         )
-    lines.append("\nThe machine is shared: wall times include waiting for CPU when other jobs run.")
+    load = ""
+    if "load_average_at_start" in results:
+        load = (f" Load average (1, 5, 15 min) at the start {results['load_average_at_start']}, at the end "
+                f"{results.get('load_average_at_end')} on {results['machine']['cpus']} CPUs.")
+    lines.append("\nThe machine is shared: wall times include waiting for CPU when other jobs run." + load +
+                 " Peak memory does not depend on the load.")
     return "\n".join(lines)
 
 

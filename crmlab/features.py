@@ -59,7 +59,6 @@ Examples
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 import numpy as np
@@ -68,7 +67,6 @@ import pandas as pd
 from crmlab import time as _time
 from crmlab.data import columns as C
 from crmlab.validation import (
-    check_choice,
     check_frame,
     check_positive_int,
     check_timestamp,
@@ -80,32 +78,11 @@ __all__ = ["customer_summary", "calibration_holdout", "customer_features", "rfm_
 #: The R, F and M columns of :func:`rfm_table`.
 RFM_COLUMNS = ("recency_days", "n_orders", "total_spend")
 
-_ENGINES = ("pandas", "duckdb", "spark")
-
 
 # ----------------------------------------------------------------------------- engines
 def _resolve_engine(transactions, engine):
-    """The engine for ``transactions``: a pandas DataFrame goes to pandas without loading any backend."""
-    if engine is None and isinstance(transactions, pd.DataFrame):
-        return "pandas"
-    module = type(transactions).__module__
-    if not isinstance(transactions, (pd.DataFrame, str, os.PathLike, list, tuple)) and not module.startswith(
-            ("pyspark.", "ibis.")):
-        raise TypeError(
-            f"transactions must be a pandas DataFrame, a file path, glob or list of paths, or a Spark DataFrame; "
-            f"got {type(transactions).__name__}. Build a DataFrame with pd.DataFrame(...)."
-        )
-    if engine == "pandas" or (isinstance(engine, str) and engine not in _ENGINES):
-        check_choice(engine, _ENGINES, name="engine")
-        if not isinstance(transactions, pd.DataFrame):
-            is_path = isinstance(transactions, (str, os.PathLike, list, tuple))
-            raise TypeError(
-                f"engine='pandas' needs a pandas DataFrame, got {type(transactions).__name__}. "
-                f"Use engine='duckdb' for {'files' if is_path else 'this input'} and engine='spark' for Spark "
-                f"DataFrames (or leave engine=None to choose automatically)."
-            )
-        return "pandas"
-    from crmlab.engines.resolve import resolve_engine
+    """The engine for ``transactions``: the one rule of :func:`crmlab.engines.resolve.resolve_engine`."""
+    from crmlab.engines.resolve import resolve_engine   # light: loads no backend
 
     return resolve_engine(transactions, engine)
 

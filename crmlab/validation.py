@@ -69,6 +69,58 @@ def suggest_names(name: str, options: Iterable[str]) -> str:
     return f" Did you mean {', '.join(repr(m) for m in matches)}?" if matches else ""
 
 
+# ----------------------------------------------------------------------------- messages
+# One wording per problem, shared by the pandas checks below and the DuckDB/Spark audit
+# (crmlab.engines.audit), so every engine reports bad input in the same words.
+def empty_message(name: str) -> str:
+    """The message for a table with columns but no rows."""
+    return f"{name} is empty: it has columns but no rows. Pass at least one row."
+
+
+def missing_values_message(name: str, column, n: int, where: str = "") -> str:
+    """The message for ``n`` missing values in ``column`` (``where``: e.g. " (first at index 3)")."""
+    return (f"{name} column {column!r} has {n} missing value(s){where}. Drop those rows or fill them before "
+            f"calling this function; crmlab does not drop rows silently.")
+
+
+def numbers_not_dates_message(name: str, column, dtype) -> str:
+    """The message for a date column that holds numbers."""
+    return (f"{name} column {column!r} holds numbers ({dtype}), not dates. "
+            f"Convert it first, e.g. pd.to_datetime({name}[{column!r}], unit='D', origin=...).")
+
+
+def not_dates_message(name: str, column, n: int, example) -> str:
+    """The message for ``n`` values of a date column that do not parse."""
+    return (f"{name} column {column!r} has {n} value(s) that are not dates, e.g. {_py(example)!r}. "
+            f"Fix or drop those rows, or pass format=... to pd.to_datetime yourself.")
+
+
+def not_numeric_message(name: str, column, dtype, example) -> str:
+    """The message for a column that must be numeric but is not."""
+    return (f"{name} column {column!r} must be numeric, got dtype {dtype} (e.g. {_py(example)!r}). "
+            f"Convert it with pd.to_numeric({name}[{column!r}]) after removing currency signs "
+            f"or thousands separators.")
+
+
+def infinite_message(name: str, column) -> str:
+    """The message for infinite values in a numeric column."""
+    return f"{name} column {column!r} contains infinite values; remove or fix them."
+
+
+def negative_message(name: str, column, n: int, example) -> str:
+    """The message for ``n`` negative amounts (refunds)."""
+    return (f"{name} column {column!r} has {n} negative value(s) (e.g. {_py(example)!r}). Negative amounts are "
+            f"usually refunds: net them against the original purchase, or drop them explicitly, before "
+            f"computing customer summaries.")
+
+
+def late_events_message(name: str, column, n: int, end: pd.Timestamp, latest) -> str:
+    """The message for ``n`` events after the day of ``observation_end``."""
+    return (f"{name} has {n} event(s) in {column!r} after observation_end={pd.Timestamp(end).date()} "
+            f"(its whole day counts; latest {pd.Timestamp(latest)}). Filter them out first, "
+            f"move observation_end later, or pass exclude_after=True for a point-in-time view.")
+
+
 def _require_frame(df, name: str) -> None:
     if not isinstance(df, pd.DataFrame):
         raise TypeError(
@@ -121,7 +173,7 @@ def check_dates(df: pd.DataFrame, columns: Iterable[str], *, name: str = "data")
     Strings and datetimes are accepted; values that cannot be parsed raise a
     ``ValueError`` naming the column and the first bad value.
     """
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: never alters the caller's frame
     for col in columns:
         s = out[col]
         if pd.api.types.is_datetime64_any_dtype(s):
@@ -129,18 +181,12 @@ def check_dates(df: pd.DataFrame, columns: Iterable[str], *, name: str = "data")
                 out[col] = s.dt.tz_localize(None)
             continue
         if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            raise TypeError(
-                f"{name} column {col!r} holds numbers ({s.dtype}), not dates. "
-                f"Convert it first, e.g. pd.to_datetime({name}[{col!r}], unit='D', origin=...)."
-            )
+            raise TypeError(numbers_not_dates_message(name, col, s.dtype))
         parsed = pd.to_datetime(s, errors="coerce")
         bad = s.notna() & parsed.isna()
         if bad.any():
             example = _py(s[bad].iloc[0])
-            raise ValueError(
-                f"{name} column {col!r} has {int(bad.sum())} value(s) that are not dates, "
-                f"e.g. {example!r}. Fix or drop those rows, or pass format=... to pd.to_datetime yourself."
-            )
+            raise ValueError(not_dates_message(name, col, int(bad.sum()), example))
         out[col] = parsed
     return out
 
@@ -151,14 +197,10 @@ def check_numeric(df: pd.DataFrame, columns: Iterable[str], *, name: str = "data
         s = df[col]
         if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
             example = _py(s.dropna().iloc[0]) if s.notna().any() else None
-            raise TypeError(
-                f"{name} column {col!r} must be numeric, got dtype {s.dtype} (e.g. {example!r}). "
-                f"Convert it with pd.to_numeric({name}[{col!r}]) after removing currency signs "
-                f"or thousands separators."
-            )
+            raise TypeError(not_numeric_message(name, col, s.dtype, example))
         values = s.to_numpy(dtype=float, na_value=np.nan)
         if np.isinf(values).any():
-            raise ValueError(f"{name} column {col!r} contains infinite values; remove or fix them.")
+            raise ValueError(infinite_message(name, col))
 
 
 def check_no_missing(df: pd.DataFrame, columns: Iterable[str], *, name: str = "data") -> None:
@@ -167,11 +209,7 @@ def check_no_missing(df: pd.DataFrame, columns: Iterable[str], *, name: str = "d
         n = int(df[col].isna().sum())
         if n:
             first = df.index[df[col].isna()][0]
-            raise ValueError(
-                f"{name} column {col!r} has {n} missing value(s) (first at index {first!r}). "
-                f"Drop those rows or fill them before calling this function; crmlab does not "
-                f"drop rows silently."
-            )
+            raise ValueError(missing_values_message(name, col, n, f" (first at index {first!r})"))
 
 
 def check_nonnegative(df: pd.DataFrame, columns: Iterable[str], *, name: str = "data") -> None:
@@ -179,12 +217,7 @@ def check_nonnegative(df: pd.DataFrame, columns: Iterable[str], *, name: str = "
     for col in columns:
         neg = df[col] < 0
         if neg.any():
-            raise ValueError(
-                f"{name} column {col!r} has {int(neg.sum())} negative value(s) "
-                f"(e.g. {_py(df.loc[neg, col].iloc[0])!r}). Negative amounts are usually refunds: "
-                f"net them against the original purchase, or drop them explicitly, before "
-                f"computing customer summaries."
-            )
+            raise ValueError(negative_message(name, col, int(neg.sum()), df.loc[neg, col].iloc[0]))
 
 
 def check_unique(df: pd.DataFrame, columns: str | Sequence[str], *, name: str = "data") -> None:
@@ -262,9 +295,9 @@ def check_frame(
     required = list(dict.fromkeys([*required, *dates, *numeric, *not_missing, *nonnegative]))
     require_columns(df, required, name=name)
     if not allow_empty and len(df) == 0:
-        raise ValueError(f"{name} is empty: it has columns but no rows. Pass at least one row.")
+        raise ValueError(empty_message(name))
     check_no_missing(df, not_missing, name=name)
-    out = check_dates(df, dates, name=name) if dates else df.copy()
+    out = check_dates(df, dates, name=name) if dates else df.copy(deep=False)
     check_numeric(out, numeric, name=name)
     check_nonnegative(out, nonnegative, name=name)
     if unique is not None:
@@ -434,10 +467,6 @@ def check_transactions(
         late = tx[date_col] >= bound
         if late.any():
             if not exclude_after:
-                raise ValueError(
-                    f"{name} has {int(late.sum())} event(s) in {date_col!r} after observation_end={end.date()} "
-                    f"(its whole day counts; latest {tx.loc[late, date_col].max()}). Filter them out first, "
-                    f"move observation_end later, or pass exclude_after=True for a point-in-time view."
-                )
+                raise ValueError(late_events_message(name, date_col, int(late.sum()), end, tx.loc[late, date_col].max()))
             tx = tx[~late]
     return tx

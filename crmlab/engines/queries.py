@@ -4,7 +4,8 @@ Every function here takes an Ibis table (bound to DuckDB, Spark or nothing at al
 returns an Ibis expression; :mod:`crmlab.engines` binds the table to an engine and runs
 it. The definitions mirror the pandas reference in :mod:`crmlab.features` and
 :mod:`crmlab.lifecycle` line by line: same-day purchases are merged into one purchase
-day, and times are counted in whole calendar days (``"W"`` = days / 7).
+day, times are counted in whole calendar days and converted with the one table of units
+(:data:`crmlab.time.TIME_UNITS`), and an end date covers its whole day.
 
 Purchases are grouped by calendar date; dates become day numbers (days since 1970-01-01)
 only to take differences, so every difference of two dates is an exact integer on every
@@ -28,6 +29,8 @@ import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
 
+from crmlab.time import TIME_UNITS
+
 __all__ = [
     "customer_summary_query",
     "rfm_query",
@@ -38,7 +41,6 @@ __all__ = [
 ]
 
 _EPOCH = pd.Timestamp("1970-01-01")
-_UNIT_DAYS = {"D": 1.0, "W": 7.0}
 _DAY, _AMOUNT = "_day", "_amount"
 
 
@@ -132,29 +134,30 @@ def customer_summary_query(t: ibis.Table, *, customer_col: str, date_col: str, a
                            observation_end, time_unit: str) -> ibis.Table:
     """frequency, recency, T [, monetary_value] per customer (see :func:`crmlab.features.customer_summary`)."""
     days = _purchase_days(t, customer_col, date_col, amount_col)
-    summary = _summary(days, customer_col, day_number(observation_end), _UNIT_DAYS[time_unit], amount_col is not None)
+    summary = _summary(days, customer_col, day_number(observation_end), TIME_UNITS[time_unit], amount_col is not None)
     return summary.order_by(customer_col)
 
 
-def rfm_query(t: ibis.Table, *, as_of, customer_col: str, date_col: str, amount_col: str) -> ibis.Table:
-    """recency_days, frequency (orders), monetary (total) per customer up to the day of ``as_of``.
+def rfm_query(t: ibis.Table, *, observation_end, customer_col: str, date_col: str, amount_col: str) -> ibis.Table:
+    """recency_days, n_orders, total_spend per customer up to the day of ``observation_end``.
 
-    Orders after ``as_of`` are left out (the caller decides whether they are an error).
+    The R, F and M columns of :func:`crmlab.features.rfm_table`. Orders after the day of
+    ``observation_end`` are left out (the caller decides whether they are an error).
     """
     orders = t.select(t[customer_col], _as_date(t[date_col]).name(_DAY), t[amount_col].cast("float64").name(_AMOUNT))
-    orders = orders.filter(orders[_DAY] <= _date_literal(as_of))
+    orders = orders.filter(orders[_DAY] <= _date_literal(observation_end))
     g = orders.group_by(customer_col).aggregate(
-        _last=orders[_DAY].max(), frequency=orders.count(), monetary=orders[_AMOUNT].sum())
-    recency = (ibis.literal(day_number(as_of)) - g._last.epoch_days()).cast("int64")
-    return g.select(customer_col, recency_days=recency, frequency=g.frequency.cast("int64"),
-                    monetary=g.monetary.cast("float64")).order_by(customer_col)
+        _last=orders[_DAY].max(), _n=orders.count(), _total=orders[_AMOUNT].sum())
+    recency = (ibis.literal(day_number(observation_end)) - g._last.epoch_days()).cast("int64")
+    return g.select(customer_col, recency_days=recency, n_orders=g._n.cast("int64"),
+                    total_spend=g._total.cast("float64")).order_by(customer_col)
 
 
-def calibration_holdout_query(t: ibis.Table, *, calibration_end, observation_end, customer_col: str,
+def calibration_holdout_query(t: ibis.Table, *, cutoff, observation_end, customer_col: str,
                               date_col: str, amount_col: str | None, time_unit: str) -> ibis.Table:
-    """Calibration-period summary plus holdout outcomes (see :func:`crmlab.features.calibration_holdout`)."""
-    cal_day, end_day, unit = day_number(calibration_end), day_number(observation_end), _UNIT_DAYS[time_unit]
-    cal_date = _date_literal(calibration_end)
+    """Summary up to the day of ``cutoff`` plus holdout outcomes (see :func:`crmlab.features.calibration_holdout`)."""
+    cal_day, end_day, unit = day_number(cutoff), day_number(observation_end), TIME_UNITS[time_unit]
+    cal_date = _date_literal(cutoff)
     days = _purchase_days(t, customer_col, date_col, amount_col)
     with_amount = amount_col is not None
     cal = _summary(days.filter(days[_DAY] <= cal_date), customer_col, cal_day, unit, with_amount, suffix="_cal")
@@ -184,7 +187,7 @@ def cohort_retention_query(t: ibis.Table, *, period: str, customer_col: str, dat
     """Active customers per (cohort, periods since first purchase), in long form.
 
     Columns ``cohort`` and ``period`` (pandas period ordinals), ``offset`` and
-    ``customers``; :func:`crmlab.engines.cohort_retention` pivots it into the cohort table.
+    ``customers``; :func:`crmlab.engines.backend.cohort_table` pivots it into the cohort table.
     """
     active = t.select(t[customer_col], _period_ordinal(t[date_col], period).name("period")).distinct()
     cohorts = active.group_by(customer_col).aggregate(cohort=active.period.min())
