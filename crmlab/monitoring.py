@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -258,6 +259,9 @@ def control_chart(data: pd.DataFrame, column: str, *, n_col: str | None = None, 
     out["value"] = x
     if kind == "p":
         pbar = float((x[base] * n[base]).sum() / n[base].sum())
+        if pbar in (0.0, 1.0):
+            raise ValueError(f"{column!r} is {pbar:g} in every baseline period, so the p-chart limits have zero "
+                             f"width and every other value would alert. Use a longer baseline, or a coarser period.")
         with np.errstate(divide="ignore", invalid="ignore"):
             half = sigma * np.sqrt(pbar * (1 - pbar) / np.where(n > 0, n, np.nan))
         out["n"] = n
@@ -267,6 +271,10 @@ def control_chart(data: pd.DataFrame, column: str, *, n_col: str | None = None, 
         xb = x[base]
         center = np.full(len(x), float(xb.mean()))
         mr = float(np.abs(np.diff(xb)).mean())
+        if mr == 0:
+            raise ValueError(f"{column!r} is constant ({xb[0]:g}) over the {len(xb)} baseline periods, so the "
+                             f"control limits have zero width and any change would alert. Use a longer or "
+                             f"different baseline.")
         lcl, ucl = center - sigma * mr / _D2, center + sigma * mr / _D2
     out["center"], out["lcl"], out["ucl"] = center, lcl, ucl
 
@@ -346,8 +354,8 @@ def _effect_size(kind: str, baseline, mde, sd) -> float:
         if not 0 < p1 < 1:
             raise ValueError(f"baseline + mde = {p1:g} is not a rate in (0, 1); choose a smaller mde.")
         return abs(2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p0)))  # Cohen's h
-    if sd is None or isinstance(sd, bool) or not isinstance(sd, (int, float)) or not sd > 0:
-        raise ValueError(f"kind='mean' needs sd, the outcome's standard deviation (> 0), got {sd!r}.")
+    if sd is None or isinstance(sd, bool) or not isinstance(sd, (int, float)) or not 0 < sd < math.inf:
+        raise ValueError(f"kind='mean' needs sd, the outcome's standard deviation (a finite number > 0), got {sd!r}.")
     return abs(mde) / sd  # Cohen's d
 
 
@@ -433,19 +441,25 @@ def sample_size(kind: str = "proportion", *, mde: float, baseline: float | None 
     return int(math.ceil(optimize.brentq(gap, lo, hi, xtol=1e-10)))
 
 
-def ab_test(data: pd.DataFrame, *, outcome_col: str, group_col: str = "group", treatment="treatment",
-            control="control", kind: str = "proportion", alpha: float = 0.05, mde: float | None = None,
-            power: float = 0.8) -> pd.DataFrame:
+def ab_test(data: pd.DataFrame, *, outcome_col: str, group_col: str = "group", treatment: Any = "treatment",
+            control: Any = "control", kind: str = "proportion", alpha: float = 0.05, confidence: float = 0.95,
+            mde: float | None = None, power: float = 0.8) -> pd.DataFrame:
     r"""Evaluate a randomised campaign experiment (A/B test) on a rate or a mean.
 
     Difference :math:`\hat\Delta = \bar y_T - \bar y_C` (treatment minus control) with a
-    two-sided :math:`1-\alpha` confidence interval and p-value:
+    two-sided confidence interval (level ``confidence``) and the p-value of a test at
+    significance level ``alpha``:
 
     - ``kind="proportion"`` (0/1 outcome): z-test with the pooled rate
       :math:`\hat p`, :math:`z = \hat\Delta / \sqrt{\hat p(1-\hat p)(1/n_T + 1/n_C)}`;
-      Wald interval :math:`\hat\Delta \pm z_{1-\alpha/2}\sqrt{\hat p_T(1-\hat p_T)/n_T + \hat p_C(1-\hat p_C)/n_C}`.
+      Wald interval :math:`\hat\Delta \pm z_{(1+c)/2}\sqrt{\hat p_T(1-\hat p_T)/n_T + \hat p_C(1-\hat p_C)/n_C}`
+      with :math:`c` = ``confidence``.
     - ``kind="mean"``: Welch's t-test (unequal variances) and its interval,
-      :math:`\hat\Delta \pm t_{1-\alpha/2,\nu}\sqrt{s_T^2/n_T + s_C^2/n_C}`.
+      :math:`\hat\Delta \pm t_{(1+c)/2,\nu}\sqrt{s_T^2/n_T + s_C^2/n_C}`.
+
+    A test needs variation: when the outcome takes one value in both arms (no buyer at
+    all, everyone bought, a constant amount) there is no statistic and no p-value, and
+    ``ab_test`` raises ``ValueError`` instead of reporting "not significant".
 
     With ``mde`` (the smallest difference worth detecting, in the outcome's unit) it also
     reports the design's ``power`` to detect it (baseline = observed control rate, or the
@@ -460,13 +474,18 @@ def ab_test(data: pd.DataFrame, *, outcome_col: str, group_col: str = "group", t
     outcome_col : 0/1 (or bool) for proportions, a number for means. No missing values.
     group_col, treatment, control : the arm column and its two labels; other labels raise.
     kind : ``"proportion"`` or ``"mean"``.
-    alpha : significance level.
+    alpha : significance level of the test (``significant`` is ``p_value < alpha``) and of
+        the power calculation; not an interval level.
+    confidence : level of the interval ``ci_low``-``ci_high`` (``1 - alpha`` makes the
+        interval match the test's decision for means).
+    mde, power : minimum detectable effect and target power of the design check.
 
     Returns
     -------
     One-row DataFrame: ``kind``, ``test``, ``n_treatment``, ``n_control``, ``treatment``,
     ``control`` (rates or means), ``difference``, ``ci_low``, ``ci_high``, ``relative_lift``
-    (difference / control), ``statistic``, ``p_value``, ``significant``, ``mde``, ``power``,
+    (difference / control; NaN when the control rate or mean is 0, where a relative lift
+    is undefined), ``statistic``, ``p_value``, ``significant``, ``mde``, ``power``,
     ``n_required`` (last three NaN without ``mde``).
 
     Examples
@@ -477,6 +496,7 @@ def ab_test(data: pd.DataFrame, *, outcome_col: str, group_col: str = "group", t
     """
     kind = check_choice(kind, ("proportion", "mean"), name="kind")
     alpha = check_fraction(alpha, name="alpha")
+    level = check_fraction(confidence, name="confidence")
     df = check_frame(data, required=[group_col, outcome_col], not_missing=[group_col, outcome_col], name="data")
     labels = set(df[group_col].unique())
     for lab, what in ((treatment, "treatment"), (control, "control")):
@@ -501,29 +521,37 @@ def ab_test(data: pd.DataFrame, *, outcome_col: str, group_col: str = "group", t
     n1, n2 = len(yt), len(yc)
     if min(n1, n2) < 2:
         raise ValueError(f"each arm needs at least 2 customers; got {n1} treated and {n2} control.")
+    if not np.isfinite(y).all():
+        raise ValueError(f"data column {outcome_col!r} contains infinite values; remove or fix them.")
+    if np.ptp(y) == 0:
+        raise ValueError(f"{outcome_col!r} is {y[0]:g} for every customer in both arms, so there is no variation "
+                         f"to test (no statistic, no p-value). Check the outcome column, or wait for more data.")
     m1, m2 = yt.mean(), yc.mean()
     diff = m1 - m2
     if kind == "proportion":
         pooled = (yt.sum() + yc.sum()) / (n1 + n2)
         se0 = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-        stat = diff / se0 if se0 > 0 else np.nan
-        p_value = float(2 * stats.norm.sf(abs(stat))) if se0 > 0 else np.nan
+        stat = diff / se0
+        p_value = float(2 * stats.norm.sf(abs(stat)))
         se = math.sqrt(m1 * (1 - m1) / n1 + m2 * (1 - m2) / n2)
-        crit = stats.norm.isf(alpha / 2)
+        crit = stats.norm.isf((1 - level) / 2)
         test = "two-proportion z-test"
     else:
         v1, v2 = yt.var(ddof=1) / n1, yc.var(ddof=1) / n2
+        if v1 + v2 == 0:
+            raise ValueError(f"{outcome_col!r} is constant within each arm ({m1:g} treated, {m2:g} control), so "
+                             f"Welch's t-test has no standard error; compare the two values directly.")
         se = math.sqrt(v1 + v2)
-        dof = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1)) if se > 0 else np.nan
-        stat = diff / se if se > 0 else np.nan
-        p_value = float(2 * stats.t.sf(abs(stat), dof)) if se > 0 else np.nan
-        crit = stats.t.isf(alpha / 2, dof) if se > 0 else np.nan
+        dof = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1))
+        stat = diff / se
+        p_value = float(2 * stats.t.sf(abs(stat), dof))
+        crit = stats.t.isf((1 - level) / 2, dof)
         test = "Welch t-test"
     row = {
         "kind": kind, "test": test, "n_treatment": n1, "n_control": n2, "treatment": m1, "control": m2,
         "difference": diff, "ci_low": diff - crit * se, "ci_high": diff + crit * se,
         "relative_lift": diff / m2 if m2 != 0 else np.nan, "statistic": stat, "p_value": p_value,
-        "significant": bool(p_value < alpha) if not np.isnan(p_value) else False,
+        "significant": bool(p_value < alpha),
         "mde": np.nan, "power": np.nan, "n_required": np.nan,
     }
     if mde is not None:

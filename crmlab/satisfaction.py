@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from crmlab.validation import (
@@ -133,7 +136,7 @@ def _z(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 + check_fraction(confidence, name="confidence") / 2))
 
 
-def csat(scores, *, scale: int = 5, top_box: int = 2, confidence: float = 0.95) -> ScoreResult:
+def csat(scores: ArrayLike, *, scale: int = 5, top_box: int = 2, confidence: float = 0.95) -> ScoreResult:
     r"""Customer satisfaction score: the percentage of answers in the top box(es).
 
     .. math:: \mathrm{CSAT} = 100 \cdot \frac{\#\{\text{answers} > \text{scale} - \text{top\_box}\}}{n}
@@ -170,7 +173,7 @@ def csat(scores, *, scale: int = 5, top_box: int = 2, confidence: float = 0.95) 
                        float(values.mean()), confidence, "Wilson")
 
 
-def nps(scores, *, confidence: float = 0.95, method: str = "adjusted_wald") -> ScoreResult:
+def nps(scores: ArrayLike, *, confidence: float = 0.95, method: str = "adjusted_wald") -> ScoreResult:
     r"""Net Promoter Score (Reichheld 2003) with a confidence interval.
 
     Promoters answer 9-10, passives 7-8, detractors 0-6 on the 0-10 "how likely are you to
@@ -208,7 +211,8 @@ def nps(scores, *, confidence: float = 0.95, method: str = "adjusted_wald") -> S
                        "adjusted Wald" if method == "adjusted_wald" else "Wald")
 
 
-def score_table(data: pd.DataFrame, *, column: str, by: str | list[str], metric: str = "nps", **kwargs) -> pd.DataFrame:
+def score_table(data: pd.DataFrame, *, column: str, by: str | list[str], metric: str = "nps",
+                **kwargs: Any) -> pd.DataFrame:
     """CSAT or NPS per group, one tidy row per group.
 
     Parameters
@@ -258,6 +262,8 @@ def cronbach_alpha(items: pd.DataFrame) -> float:
 
     with :math:`k` items, item variances :math:`s_i^2` and the variance :math:`s_T^2` of
     the summed score. Values above about 0.7 are usually read as acceptable reliability.
+    Items that are constant, or whose total is constant (:math:`s_T^2 = 0`), raise
+    ``ValueError``: alpha is undefined there.
 
     >>> items = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2, 2, 3, 5, 5], "c": [1, 3, 3, 4, 4]})
     >>> round(cronbach_alpha(items), 3)
@@ -265,7 +271,12 @@ def cronbach_alpha(items: pd.DataFrame) -> float:
     """
     df = _items_frame(items)
     k = df.shape[1]
-    return float(k / (k - 1) * (1 - df.var(ddof=1).sum() / df.sum(axis=1).var(ddof=1)))
+    total_var = df.sum(axis=1).var(ddof=1)
+    if not total_var > 0:
+        raise ValueError(f"items {list(map(str, df.columns))} add up to the same total for every respondent "
+                         f"(their variation cancels out, e.g. an item that is the reverse of another), so "
+                         f"Cronbach's alpha is undefined. Recode reverse-worded items (scale_max + 1 - x) first.")
+    return float(k / (k - 1) * (1 - df.var(ddof=1).sum() / total_var))
 
 
 def item_total_correlations(items: pd.DataFrame) -> pd.DataFrame:
@@ -394,9 +405,13 @@ def key_drivers(data: pd.DataFrame, *, target: str, drivers: list[str], confiden
     return out
 
 
-def _cut(values: pd.Series, cut, *, name: str) -> float:
+def _cut(values: pd.Series, cut: str | float, *, name: str, what: str = "values") -> float:
     if isinstance(cut, str):
         check_choice(cut, ("mean", "median"), name=name)
+        if values.nunique() < 2:
+            raise ValueError(f"{what} has the single value {float(values.iloc[0]):g}, so a {cut} split cannot tell "
+                             f"high from low (everyone would fall on one side). Pass {name}=<number> or use "
+                             f"data that varies.")
         return float(values.mean() if cut == "mean" else values.median())
     if isinstance(cut, (int, float)) and not isinstance(cut, bool):
         return float(cut)
@@ -404,7 +419,8 @@ def _cut(values: pd.Series, cut, *, name: str) -> float:
 
 
 def importance_performance(data: pd.DataFrame, *, target: str, drivers: list[str], importance: str = "lmg",
-                           importance_cut="mean", performance_cut="mean") -> pd.DataFrame:
+                           importance_cut: str | float = "mean",
+                           performance_cut: str | float = "mean") -> pd.DataFrame:
     """Importance-performance analysis (IPA, Martilla & James 1977).
 
     Importance of each attribute comes from :func:`key_drivers` (derived importance),
@@ -431,15 +447,15 @@ def importance_performance(data: pd.DataFrame, *, target: str, drivers: list[str
     kd = key_drivers(data, target=target, drivers=drivers).set_index("driver").loc[list(drivers)]
     out = pd.DataFrame({"driver": list(drivers), "importance": kd[importance].to_numpy(),
                         "performance": data[list(drivers)].mean().to_numpy()})
-    icut = _cut(out["importance"], importance_cut, name="importance_cut")
-    pcut = _cut(out["performance"], performance_cut, name="performance_cut")
+    icut = _cut(out["importance"], importance_cut, name="importance_cut", what="the drivers' importance")
+    pcut = _cut(out["performance"], performance_cut, name="performance_cut", what="the drivers' performance")
     out["quadrant"] = [IPA_QUADRANTS[(bool(i >= icut), bool(p >= pcut))] for i, p in zip(out["importance"], out["performance"])]
     out.attrs.update({"importance_cut": icut, "performance_cut": pcut, "importance_measure": importance})
     return out
 
 
 # --------------------------------------------------------------------------- gaps
-def gap_analysis(data: pd.DataFrame, *, dimensions=None, expectation: str = "exp_{}", perception: str = "perf_{}",
+def gap_analysis(data: pd.DataFrame, *, dimensions: str | Sequence[str] | None = None, expectation: str = "exp_{}", perception: str = "perf_{}",
                  confidence: float = 0.95) -> pd.DataFrame:
     r"""SERVQUAL gap per service-quality dimension (Parasuraman, Zeithaml & Berry 1988).
 
@@ -493,7 +509,8 @@ def gap_analysis(data: pd.DataFrame, *, dimensions=None, expectation: str = "exp
     return pd.DataFrame(rows).sort_values("gap", kind="stable").reset_index(drop=True)
 
 
-def perception_matrix(data: pd.DataFrame, *, expectation, perceived_value: str, cut="median") -> pd.DataFrame:
+def perception_matrix(data: pd.DataFrame, *, expectation: str | Sequence[str], perceived_value: str,
+                      cut: str | float | tuple[str | float, str | float] = "median") -> pd.DataFrame:
     """Customer perception matrix (客户感知矩阵): expectation × perceived value.
 
     Each respondent is placed by whether their expectation and their perceived value are
@@ -520,8 +537,8 @@ def perception_matrix(data: pd.DataFrame, *, expectation, perceived_value: str, 
     e_cut, v_cut = cut if isinstance(cut, tuple) else (cut, cut)
     out = df.copy()
     out["expectation_score"] = df[e_cols].astype(float).mean(axis=1)
-    ec = _cut(out["expectation_score"], e_cut, name="cut")
-    vc = _cut(df[perceived_value].astype(float), v_cut, name="cut")
+    ec = _cut(out["expectation_score"], e_cut, name="cut", what="the expectation score")
+    vc = _cut(df[perceived_value].astype(float), v_cut, name="cut", what=f"data column {perceived_value!r}")
     out["high_expectation"] = out["expectation_score"] > ec
     out["high_value"] = df[perceived_value] > vc
     out["cell"] = [PERCEPTION_CELLS[(bool(h), bool(v))] for h, v in zip(out["high_expectation"], out["high_value"])]
@@ -533,7 +550,7 @@ def perception_matrix(data: pd.DataFrame, *, expectation, perceived_value: str, 
 _INTERACTION_COLS = ["customer_id", "date", "type", "channel", "category", "resolved", "resolution_days"]
 
 
-def _interactions(interactions: pd.DataFrame, extra=()) -> pd.DataFrame:
+def _interactions(interactions: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
     df = check_frame(interactions, required=[*_INTERACTION_COLS, *extra], dates=["date"],
                      not_missing=["customer_id", "type", "resolved"], name="interactions")
     types = set(df["type"].unique())
@@ -545,7 +562,7 @@ def _interactions(interactions: pd.DataFrame, extra=()) -> pd.DataFrame:
 
 
 def complaint_metrics(interactions: pd.DataFrame, *, by: str | list[str] | None = "category",
-                      percentiles=(0.5, 0.9)) -> pd.DataFrame:
+                      percentiles: Sequence[float] = (0.5, 0.9)) -> pd.DataFrame:
     """Complaint-handling metrics (客户投诉处理), overall or per group.
 
     Per group: contacts, complaints, share of contacts that are complaints, share of
@@ -558,6 +575,12 @@ def complaint_metrics(interactions: pd.DataFrame, *, by: str | list[str] | None 
         ``resolved``, ``resolution_days``; ``satisfaction_after`` optional).
     by : column(s) to group by (``"category"``, ``"channel"``, ...) or None for one overall row.
     percentiles : resolution-time quantiles to report, as fractions.
+
+    Returns
+    -------
+    One row per group. Shares and percentiles a group cannot have are NaN, by design:
+    ``resolved_share`` for a group without complaints, ``resolution_days_p*`` for one
+    without resolved complaints, ``satisfaction_after`` when nobody was asked.
 
     >>> import crmlab as crm
     >>> m = complaint_metrics(crm.load_retail().interactions, by="channel")
@@ -590,6 +613,8 @@ def complaint_rate(interactions: pd.DataFrame, transactions: pd.DataFrame, *, fr
                    per: int = 1000) -> pd.DataFrame:
     """Complaints per ``per`` orders, overall or per period (``freq="MS"`` for months).
 
+    A period without orders has no rate: its ``complaints_per_<per>_orders`` is NaN.
+
     >>> import crmlab as crm
     >>> d = crm.load_retail()
     >>> bool(complaint_rate(d.interactions, d.transactions)["complaints_per_1000_orders"].iloc[0] > 0)
@@ -613,7 +638,7 @@ def complaint_rate(interactions: pd.DataFrame, transactions: pd.DataFrame, *, fr
 
 
 def service_recovery(interactions: pd.DataFrame, transactions: pd.DataFrame, *, surveys: pd.DataFrame | None = None,
-                     outcomes=("csat", "nps")) -> pd.DataFrame:
+                     outcomes: str | Sequence[str] = ("csat", "nps")) -> pd.DataFrame:
     """The service-recovery comparison: no complaint vs a resolved vs an unresolved complaint.
 
     Two views, one row per group (``no complaint``, ``resolved``, ``unresolved``):
@@ -626,6 +651,9 @@ def service_recovery(interactions: pd.DataFrame, transactions: pd.DataFrame, *, 
       by the customer's complaints filed *before* it: no complaint, all resolved, or at least
       one unresolved; reported are the number of responses and the mean of each outcome
       (and the NPS itself when ``nps`` is an outcome).
+
+    A group without orders or responses has NaN shares and means (``n_orders`` or
+    ``n_responses`` is 0 there), since there is nothing to average.
 
     >>> import crmlab as crm
     >>> d = crm.load_retail()
