@@ -23,19 +23,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from crmlab.data.columns import AMOUNT, CUSTOMER, DATE
 from crmlab.validation import (
     check_choice,
     check_fraction,
     check_frame,
     check_positive_int,
-    require_columns,
+    check_transactions,
 )
+
+if TYPE_CHECKING:
+    from crmlab.data.container import CRMData
 
 __all__ = [
     "PERIODS",
@@ -54,7 +58,8 @@ _D2 = 1.128  # E[|X1 - X2|] / sigma for two normal observations (control-chart c
 
 
 # --------------------------------------------------------------------------- KPI table
-def _tables(data, surveys, interactions):
+def _tables(data: Any, surveys: pd.DataFrame | None, interactions: pd.DataFrame | None
+            ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, pd.Timestamp | None]:
     if isinstance(data, pd.DataFrame):
         return data, surveys, interactions, None
     if all(hasattr(data, a) for a in ("transactions", "surveys", "interactions")):
@@ -65,8 +70,9 @@ def _tables(data, surveys, interactions):
     )
 
 
-def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame | None = None,
-              interactions: pd.DataFrame | None = None) -> pd.DataFrame:
+def kpi_table(data: CRMData | pd.DataFrame, *, period: str = "M", window: int = 3,
+              surveys: pd.DataFrame | None = None, interactions: pd.DataFrame | None = None,
+              customer_col: str = CUSTOMER, date_col: str = DATE, amount_col: str = AMOUNT) -> pd.DataFrame:
     r"""Customer-base KPIs per period (关键绩效指标).
 
     A customer is in the **active base** at the end of period :math:`t` when they bought
@@ -81,9 +87,10 @@ def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame
       :math:`E_t = S_t + N_t + R_t - L_t`.
     - ``retention_rate`` :math:`= (S_t - L_t)/S_t` (equivalently
       :math:`(E_t - N_t - R_t)/S_t`); ``churn_rate`` :math:`= L_t / S_t = 1 -` retention
-      (NaN when :math:`S_t = 0`).
+      (NaN by design when :math:`S_t = 0`: no base, no rate).
     - ``active_customers``: distinct customers who bought in :math:`t`; ``orders``;
-      ``revenue`` (sum of ``amount``); ``revenue_per_customer`` = revenue / active customers.
+      ``revenue`` (sum of ``amount_col``); ``revenue_per_customer`` = revenue / active customers
+      (NaN in a period without buyers).
     - ``n_responses`` and ``nps``: surveys answered in :math:`t` and their Net Promoter
       Score (-100..100) from :func:`crmlab.satisfaction.nps` (NaN without answers).
     - ``complaints`` and ``complaint_rate`` = complaints / orders in :math:`t` (as in
@@ -95,9 +102,13 @@ def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame
 
     Parameters
     ----------
-    data : CRMData, or a transactions DataFrame (``customer_id``, ``date``, ``amount``).
+    data : CRMData, or a transactions DataFrame (``customer_col``, ``date_col``, ``amount_col``).
+        Amounts must be finite and not negative (net refunds against their orders first);
+        with a CRMData, orders after its ``observation_end`` (whole day) raise.
     period : one of :data:`PERIODS` (``"M"`` = calendar month).
-    window : number of periods without a purchase after which a customer counts as lost.
+    window : the inactivity threshold in periods: a customer without a purchase for this many
+        periods counts as lost.
+    customer_col, date_col, amount_col : column names of the transactions.
     surveys, interactions : override (or, for a DataFrame ``data``, supply) the survey
         (``date``, ``nps``) and service (``date``, ``type``) tables; without them the NPS
         and complaint columns are left out.
@@ -123,15 +134,15 @@ def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame
     check_choice(period, PERIODS, name="period")
     window = check_positive_int(window, name="window")
     transactions, surveys, interactions, end = _tables(data, surveys, interactions)
-    tx = check_frame(transactions, required=["customer_id", "date", "amount"], dates=["date"],
-                     numeric=["amount"], not_missing=["customer_id", "date", "amount"], name="transactions")
-    tx_period = tx["date"].dt.to_period(period)
+    tx = check_transactions(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+                            observation_end=end)
+    tx_period = tx[date_col].dt.to_period(period)
     first = tx_period.min()
     last = tx_period.max() if end is None else max(tx_period.max(), pd.Timestamp(end).to_period(period))
     periods = pd.period_range(first, last, freq=period)
     idx = (tx_period.array.asi8 - first.ordinal).astype(np.int64)  # period number from the first
 
-    codes, _ = pd.factorize(tx["customer_id"])
+    codes, _ = pd.factorize(tx[customer_col])
     n_c, n_p = codes.max() + 1, len(periods)
     active = np.zeros((n_c, n_p), dtype=bool)
     active[codes, idx] = True
@@ -155,7 +166,7 @@ def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame
         "customers_end": base.sum(axis=0),
         "active_customers": active.sum(axis=0),
         "orders": np.bincount(idx, minlength=n_p),
-        "revenue": np.bincount(idx, weights=tx["amount"].to_numpy(dtype=float), minlength=n_p),
+        "revenue": np.bincount(idx, weights=tx[amount_col].to_numpy(dtype=float), minlength=n_p),
     })
     with np.errstate(divide="ignore", invalid="ignore"):
         out["retention_rate"] = np.where(start > 0, (start - lost) / np.where(start > 0, start, 1), np.nan)
@@ -166,9 +177,9 @@ def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame
     if surveys is not None:
         from crmlab.satisfaction import nps
 
-        sv = check_frame(surveys, required=["date", "nps"], dates=["date"], not_missing=["date"],
+        sv = check_frame(surveys, required=[DATE, "nps"], dates=[DATE], not_missing=[DATE],
                          allow_empty=True, name="surveys")
-        sv_period = sv["date"].dt.to_period(period)
+        sv_period = sv[DATE].dt.to_period(period)
         n_resp, scores = [], []
         for p in periods:
             answers = sv.loc[(sv_period == p).to_numpy(), "nps"].dropna()
@@ -177,9 +188,9 @@ def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame
         out["n_responses"] = np.asarray(n_resp, dtype=np.int64)
         out["nps"] = np.asarray(scores, dtype=float)
     if interactions is not None:
-        it = check_frame(interactions, required=["date", "type"], dates=["date"], not_missing=["date", "type"],
+        it = check_frame(interactions, required=[DATE, "type"], dates=[DATE], not_missing=[DATE, "type"],
                          allow_empty=True, name="interactions")
-        comp = it.loc[(it["type"] == "complaint").to_numpy(), "date"].dt.to_period(period)
+        comp = it.loc[(it["type"] == "complaint").to_numpy(), DATE].dt.to_period(period)
         counts = comp.value_counts().reindex(periods, fill_value=0).to_numpy()
         out["complaints"] = counts.astype(np.int64)
         orders = out["orders"].to_numpy()
@@ -303,7 +314,8 @@ _KPI_CHARTS = {
 }
 
 
-def kpi_alerts(kpis: pd.DataFrame, *, baseline: int | None = None, start=None, **kwargs) -> pd.DataFrame:
+def kpi_alerts(kpis: pd.DataFrame, *, baseline: int | None = None, start: str | pd.Period | None = None,
+               **kwargs: Any) -> pd.DataFrame:
     """Alerts from a control chart on each KPI of :func:`kpi_table`.
 
     Rates with a denominator (``churn_rate`` over ``customers_start``, ``complaint_rate``

@@ -24,12 +24,14 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from crmlab.data.columns import CUSTOMER, DATE, TRANSACTION
 from crmlab.validation import (
     check_array,
     check_choice,
     check_fraction,
     check_frame,
     check_positive_int,
+    check_transactions,
     require_columns,
 )
 
@@ -294,9 +296,10 @@ def item_total_correlations(items: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for col in df.columns:
         rest = total - df[col]
+        alpha_without = cronbach_alpha(df.drop(columns=col))  # raises first if the rest is constant
         rows.append({"item": col, "mean": df[col].mean(), "sd": df[col].std(ddof=1),
                      "item_total_r": float(np.corrcoef(df[col], rest)[0, 1]),
-                     "alpha_if_dropped": cronbach_alpha(df.drop(columns=col))})
+                     "alpha_if_dropped": alpha_without})
     return pd.DataFrame(rows)
 
 
@@ -547,12 +550,12 @@ def perception_matrix(data: pd.DataFrame, *, expectation: str | Sequence[str], p
 
 
 # --------------------------------------------------------------------------- complaints
-_INTERACTION_COLS = ["customer_id", "date", "type", "channel", "category", "resolved", "resolution_days"]
+_INTERACTION_COLS = [CUSTOMER, DATE, "type", "channel", "category", "resolved", "resolution_days"]
 
 
 def _interactions(interactions: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
-    df = check_frame(interactions, required=[*_INTERACTION_COLS, *extra], dates=["date"],
-                     not_missing=["customer_id", "type", "resolved"], name="interactions")
+    df = check_frame(interactions, required=[*_INTERACTION_COLS, *extra], dates=[DATE],
+                     not_missing=[CUSTOMER, "type", "resolved"], name="interactions")
     types = set(df["type"].unique())
     if not types <= {"complaint", "inquiry"}:
         other = sorted(map(str, types - {"complaint", "inquiry"}))
@@ -610,10 +613,11 @@ def complaint_metrics(interactions: pd.DataFrame, *, by: str | list[str] | None 
 
 
 def complaint_rate(interactions: pd.DataFrame, transactions: pd.DataFrame, *, freq: str | None = None,
-                   per: int = 1000) -> pd.DataFrame:
+                   per: int = 1000, date_col: str = DATE) -> pd.DataFrame:
     """Complaints per ``per`` orders, overall or per period (``freq="MS"`` for months).
 
     A period without orders has no rate: its ``complaints_per_<per>_orders`` is NaN.
+    ``date_col`` names the order date in ``transactions`` (one row per order).
 
     >>> import crmlab as crm
     >>> d = crm.load_retail()
@@ -621,24 +625,25 @@ def complaint_rate(interactions: pd.DataFrame, transactions: pd.DataFrame, *, fr
     True
     """
     df = _interactions(interactions)
-    tx = check_frame(transactions, required=["transaction_id", "date"], dates=["date"], not_missing=["date"], name="transactions")
+    tx = check_frame(transactions, required=[date_col], dates=[date_col], not_missing=[date_col], name="transactions")
     per = check_positive_int(per, name="per")
     col = f"complaints_per_{per}_orders"
     comp = df[df["type"] == "complaint"]
     if freq is None:
         return pd.DataFrame({"n_orders": [len(tx)], "n_complaints": [len(comp)], col: [per * len(comp) / len(tx)]})
     try:
-        orders = tx.set_index("date").resample(freq).size().rename("n_orders")
+        orders = tx.set_index(date_col).resample(freq).size().rename("n_orders")
     except ValueError as exc:
         raise ValueError(f"freq={freq!r} is not a pandas frequency; use e.g. 'MS' (months) or 'W' (weeks).") from exc
-    complaints = comp.set_index("date").resample(freq).size().rename("n_complaints")
+    complaints = comp.set_index(DATE).resample(freq).size().rename("n_complaints")
     out = pd.concat([orders, complaints], axis=1).fillna(0).astype("int64")
     out[col] = np.where(out["n_orders"] > 0, per * out["n_complaints"] / out["n_orders"].where(out["n_orders"] > 0), np.nan)
     return out.rename_axis("period").reset_index()
 
 
 def service_recovery(interactions: pd.DataFrame, transactions: pd.DataFrame, *, surveys: pd.DataFrame | None = None,
-                     outcomes: str | Sequence[str] = ("csat", "nps")) -> pd.DataFrame:
+                     outcomes: str | Sequence[str] = ("csat", "nps"), customer_col: str = CUSTOMER,
+                     date_col: str = DATE, transaction_col: str = TRANSACTION) -> pd.DataFrame:
     """The service-recovery comparison: no complaint vs a resolved vs an unresolved complaint.
 
     Two views, one row per group (``no complaint``, ``resolved``, ``unresolved``):
@@ -652,6 +657,9 @@ def service_recovery(interactions: pd.DataFrame, transactions: pd.DataFrame, *, 
       one unresolved; reported are the number of responses and the mean of each outcome
       (and the NPS itself when ``nps`` is an outcome).
 
+    ``customer_col``, ``date_col`` and ``transaction_col`` name the columns of
+    ``transactions``; ``interactions`` and ``surveys`` use the schema's names.
+
     A group without orders or responses has NaN shares and means (``n_orders`` or
     ``n_responses`` is 0 there), since there is nothing to average.
 
@@ -660,21 +668,23 @@ def service_recovery(interactions: pd.DataFrame, transactions: pd.DataFrame, *, 
     >>> service_recovery(d.interactions, d.transactions)["group"].tolist()
     ['no complaint', 'resolved', 'unresolved']
     """
-    df = _interactions(interactions, extra=["transaction_id"])
-    tx = check_frame(transactions, required=["transaction_id", "customer_id", "date"], dates=["date"],
-                     not_missing=["transaction_id", "customer_id", "date"], unique="transaction_id", name="transactions")
+    df = _interactions(interactions, extra=[TRANSACTION])
+    tx = check_transactions(transactions, customer_col=customer_col, date_col=date_col, amount_col=None,
+                            extra=[transaction_col])
+    check_frame(tx, not_missing=[transaction_col], unique=transaction_col, name="transactions")
+    tx = tx.rename(columns={customer_col: CUSTOMER, date_col: DATE, transaction_col: TRANSACTION})
     comp = df[df["type"] == "complaint"]
-    if comp["transaction_id"].isna().any():
+    if comp[TRANSACTION].isna().any():
         raise ValueError("interactions: some complaints have no transaction_id; every complaint must name its order.")
-    unknown = ~comp["transaction_id"].isin(tx["transaction_id"])
+    unknown = ~comp[TRANSACTION].isin(tx[TRANSACTION])
     if unknown.any():
         raise ValueError(f"interactions: complaint about transaction_id {comp.loc[unknown, 'transaction_id'].iloc[0]!r} "
                          f"that is not in transactions.")
     order = ["no complaint", "resolved", "unresolved"]
-    per_order = comp.groupby("transaction_id")["resolved"].all()
-    last = tx.groupby("customer_id")["date"].transform("max")
-    orders = tx.assign(bought_again=tx["date"] < last,
-                       group=tx["transaction_id"].map(per_order.map({True: "resolved", False: "unresolved"}))
+    per_order = comp.groupby(TRANSACTION)["resolved"].all()
+    last = tx.groupby(CUSTOMER)[DATE].transform("max")
+    orders = tx.assign(bought_again=tx[DATE] < last,
+                       group=tx[TRANSACTION].map(per_order.map({True: "resolved", False: "unresolved"}))
                        .fillna("no complaint"))
     out = (orders.groupby("group")["bought_again"].agg(n_orders="size", repurchase_share="mean")
            .reindex(order).rename_axis("group").reset_index())
@@ -682,11 +692,11 @@ def service_recovery(interactions: pd.DataFrame, transactions: pd.DataFrame, *, 
     if surveys is None:
         return out
     outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
-    sv = check_frame(surveys, required=["customer_id", "date"], dates=["date"], numeric=outcomes,
-                     not_missing=["customer_id", "date"], name="surveys").reset_index(drop=True)
-    merged = sv[["customer_id", "date"]].reset_index(names="_row").merge(
-        comp[["customer_id", "date", "resolved"]].rename(columns={"date": "_cdate"}), on="customer_id", how="inner")
-    merged = merged[merged["_cdate"] < merged["date"]]
+    sv = check_frame(surveys, required=[CUSTOMER, DATE], dates=[DATE], numeric=outcomes,
+                     not_missing=[CUSTOMER, DATE], name="surveys").reset_index(drop=True)
+    merged = sv[[CUSTOMER, DATE]].reset_index(names="_row").merge(
+        comp[[CUSTOMER, DATE, "resolved"]].rename(columns={DATE: "_cdate"}), on=CUSTOMER, how="inner")
+    merged = merged[merged["_cdate"] < merged[DATE]]
     status = merged.groupby("_row")["resolved"].all().reindex(range(len(sv)))
     sv["group"] = status.map({True: "resolved", False: "unresolved"}).fillna("no complaint")
     rows = []

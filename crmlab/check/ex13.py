@@ -87,13 +87,13 @@ def converting_paths(answer, data=None) -> None:
 
 
 def multichannel_comparison(answer, data=None) -> None:
-    """Customers, purchases and spend per customer for single- vs multi-channel buyers."""
+    """Customers, orders and spend per customer for single- vs multi-channel buyers."""
     data = resolve_data(data)
     expected = journey.omnichannel_summary(data.transactions, by="multichannel")[
-        ["customers", "purchases", "spend"]]
+        ["customers", "n_orders", "total_spend"]]
     assert_frame_matches(answer, expected, key="multichannel", what="your comparison",
                          hint="crm.journey.omnichannel_summary(data.transactions, by='multichannel'); "
-                              "purchases and spend are means per customer.")
+                              "n_orders and total_spend are means per customer.")
     passed("multichannel_comparison")
 
 
