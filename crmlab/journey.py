@@ -117,28 +117,28 @@ def funnel(touchpoints: pd.DataFrame, steps: Sequence[str] = DEFAULT_STEPS, *, b
     2  purchase         1         0.500000
     """
     by = _as_list(by)
-    steps = list(steps) if not isinstance(steps, str) else None
-    if not steps or len(set(steps)) != len(steps):
+    step_list: list[str] = list(steps) if not isinstance(steps, str) else []
+    if not step_list or len(set(step_list)) != len(step_list):
         raise ValueError("steps must be a sequence of at least one distinct event name, "
                          "e.g. ('visit', 'browse', 'cart', 'purchase').")
     df = check_frame(touchpoints, required=[session_col, event_col, *by],
                      not_missing=[session_col, event_col, *by], name="touchpoints")
     present = set(df[event_col].unique())
-    for s in steps:
+    for s in step_list:
         if s not in present:
             raise ValueError(f"step {s!r} never occurs in touchpoints[{event_col!r}].{suggest_names(s, present)} "
                              f"Events present: {sorted(map(str, present))}.")
     _check_session_constant(df, session_col, by)
     has = (df.groupby([session_col, event_col]).size().unstack(fill_value=0)
-           .reindex(columns=steps, fill_value=0) > 0)
+           .reindex(columns=step_list, fill_value=0) > 0)
     reached = has.cumprod(axis=1).astype(bool) if strict else has
     if by:
         keys = df.drop_duplicates(session_col).set_index(session_col)[by]
-        counts = reached.join(keys).groupby(by, sort=True)[steps].sum().reset_index()
-        long = counts.melt(id_vars=by, value_vars=steps, var_name="step", value_name="sessions")
+        counts = reached.join(keys).groupby(by, sort=True)[step_list].sum().reset_index()
+        long = counts.melt(id_vars=by, value_vars=step_list, var_name="step", value_name="sessions")
     else:
-        long = pd.DataFrame({"step": steps, "sessions": reached[steps].sum().to_numpy()})
-    long["step_no"] = long["step"].map({s: i + 1 for i, s in enumerate(steps)})
+        long = pd.DataFrame({"step": step_list, "sessions": reached[step_list].sum().to_numpy()})
+    long["step_no"] = long["step"].map({s: i + 1 for i, s in enumerate(step_list)})
     long = long.sort_values([*by, "step_no"], kind="stable").reset_index(drop=True)
     if by:
         grp = long.groupby(by, sort=False)["sessions"]
@@ -203,7 +203,7 @@ def top_paths(touchpoints: pd.DataFrame, *, n: int = 10, outcome: str | None = "
     if outcome is not None:
         is_out = df[event_col].eq(outcome)
         # events after the first outcome are not part of the path to it
-        after = (is_out.groupby(df[session_col]).cumsum() - is_out) > 0
+        after = (is_out.astype(int).groupby(df[session_col]).cumsum() - is_out.astype(int)) > 0
         converted = is_out.groupby(df[session_col]).transform("any")
         df = df[converted & ~after]
     if df.empty:

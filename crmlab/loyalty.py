@@ -128,9 +128,9 @@ def behavioural_loyalty(transactions: pd.DataFrame, *, observation_end: str | pd
     if use_discount is not None:
         out["discount_share"] = feats["discount_share"]
         cols.append("discount_share")
-    if order_lines is not None:
-        shares = feats[[c for c in feats.columns if c.startswith("share_")
-                        and c[len("share_"):] in set(products[category_col].astype(str))]]
+    if order_lines is not None and products is not None:
+        categories = set(products[category_col].astype(str))
+        shares = feats[[c for c in feats.columns if c.startswith("share_") and c[len("share_"):] in categories]]
         out["n_categories"] = (shares > 0).sum(axis=1).astype("int64")
         cols.append("n_categories")
     return out[cols].rename_axis(customer_col)

@@ -519,12 +519,12 @@ def ab_test(data: pd.DataFrame, *, outcome_col: str, group_col: str = "group", t
     if extra:
         raise ValueError(f"{group_col!r} has labels other than {treatment!r} and {control!r}: "
                          f"{sorted(map(str, extra))}. Filter the two arms you want to compare first.")
-    y = df[outcome_col]
-    if pd.api.types.is_bool_dtype(y):
-        y = y.astype(float)
-    if not pd.api.types.is_numeric_dtype(y):
-        raise TypeError(f"data column {outcome_col!r} must be numeric (0/1 for kind='proportion'), got {y.dtype}.")
-    y = y.to_numpy(dtype=float)
+    col = df[outcome_col]
+    if pd.api.types.is_bool_dtype(col):
+        col = col.astype(float)
+    if not pd.api.types.is_numeric_dtype(col):
+        raise TypeError(f"data column {outcome_col!r} must be numeric (0/1 for kind='proportion'), got {col.dtype}.")
+    y = col.to_numpy(dtype=float)
     if kind == "proportion" and not np.isin(y, (0.0, 1.0)).all():
         raise ValueError(f"{outcome_col!r} must be 0/1 (or True/False) for kind='proportion'; "
                          f"found {y[~np.isin(y, (0.0, 1.0))][0]:g}. Use kind='mean' for amounts.")

@@ -235,8 +235,8 @@ def score_table(data: pd.DataFrame, *, column: str, by: str | list[str], metric:
     rows = []
     for key, group in df.groupby(by, sort=True, dropna=False):
         row = func(group[column], **kwargs).to_frame()
-        for col, val in zip(by, key if isinstance(key, tuple) else (key,)):
-            row.insert(by.index(col), col, val)
+        for i, val in enumerate(key if isinstance(key, tuple) else (key,)):
+            row.insert(i, by[i], [val])
         rows.append(row)
     return pd.concat(rows, ignore_index=True)
 
