@@ -93,7 +93,8 @@ def behavioural_loyalty(transactions: pd.DataFrame, *, observation_end: str | pd
     - ``repeat_buyer``: two orders or more;
     - ``mean_gap_days`` and ``gap_cv``: mean and coefficient of variation of the days between
       orders (a low CV is a regular buyer). ``mean_gap_days`` is missing for a single order
-      and ``gap_cv`` needs three orders: both are NaN by design for customers with fewer;
+      and ``gap_cv`` needs three orders: both are NaN by design for customers with fewer
+      (``gap_cv`` also when all of a customer's orders share one instant, a zero mean gap);
     - ``n_categories`` (with ``order_lines`` and ``products``): distinct categories bought
       (category breadth).
 

@@ -54,6 +54,7 @@ __all__ = [
 PERIODS = ("D", "W", "M", "Q", "Y")
 """Accepted ``period`` codes (pandas period aliases): day, week, month, quarter, year."""
 
+_MAX_CELLS = 50_000_000  # customers x periods tracked by kpi_table (about 450 MB of working arrays)
 _D2 = 1.128  # E[|X1 - X2|] / sigma for two normal observations (control-chart constant d2, n = 2)
 
 
@@ -117,8 +118,9 @@ def kpi_table(data: CRMData | pd.DataFrame, *, period: str = "M", window: int = 
     -------
     DataFrame with one row per period from the first purchase to the end of the data
     (``data.observation_end`` or the last purchase), including periods without sales.
-    Memory grows with customers × periods (a boolean matrix): fine for monthly data on
-    millions of customers; use ``period="W"`` or coarser for long logs.
+    Memory grows with customers × periods (a boolean matrix and its running count): fine
+    for monthly data on a million customers; above 50 million customer-periods it raises
+    ``ValueError`` asking for a coarser ``period`` instead of exhausting memory.
 
     Examples
     --------
@@ -143,7 +145,11 @@ def kpi_table(data: CRMData | pd.DataFrame, *, period: str = "M", window: int = 
     idx = (tx_period.array.asi8 - first.ordinal).astype(np.int64)  # period number from the first
 
     codes, _ = pd.factorize(tx[customer_col])
-    n_c, n_p = codes.max() + 1, len(periods)
+    n_c, n_p = int(codes.max()) + 1, len(periods)
+    if n_c * n_p > _MAX_CELLS:
+        raise ValueError(f"kpi_table would track {n_c:,} customers over {n_p:,} periods ({n_c * n_p:,} cells, "
+                         f"about {9 * n_c * n_p / 1e9:.1f} GB); use a coarser period (e.g. period='M' or 'Q') "
+                         f"or a shorter log.")
     active = np.zeros((n_c, n_p), dtype=bool)
     active[codes, idx] = True
     # base[:, t]: bought in periods t-window+1 .. t

@@ -309,3 +309,13 @@ def test_documented_missing_values_are_exactly_where_documented(company):
     r = M.ab_test(_ab().assign(bought=np.where(_ab()["group"] == "control", 0, _ab()["bought"])),
                   outcome_col="bought").iloc[0]
     assert np.isnan(r["relative_lift"]) and np.isfinite(r["p_value"])  # control rate 0: lift undefined, test fine
+
+
+def test_kpi_table_bounds_its_customer_by_period_matrix():
+    """Daily periods over a long log with many customers would allocate gigabytes: refuse first."""
+    n = 40_000
+    tx = pd.DataFrame({"customer_id": np.arange(n), "amount": 1.0,
+                       "date": pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(n) % 1500, unit="D")})
+    with pytest.raises(ValueError, match="use a coarser period"):
+        M.kpi_table(tx, period="D")
+    assert len(M.kpi_table(tx, period="M")) == 50

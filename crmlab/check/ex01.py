@@ -5,6 +5,8 @@ Each check recomputes the expected answer from ``data`` with :mod:`crmlab.profil
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 
 from crmlab import profile
@@ -15,6 +17,9 @@ from crmlab.check.compare import (
     passed,
     resolve_data,
 )
+
+if TYPE_CHECKING:
+    from crmlab.data.container import CRMData
 
 __all__ = [
     "SOURCE_RANDOM_STATE", "OBSERVATION_END", "orders_per_customer", "complaints_per_customer",
@@ -33,7 +38,7 @@ def _extracts(data):
     return profile.source_extracts(data, random_state=SOURCE_RANDOM_STATE)
 
 
-def orders_per_customer(answer, data=None) -> None:
+def orders_per_customer(answer: Any, data: CRMData | None = None) -> None:
     """Number of orders of every customer, 0 for those who never bought, indexed by customer_id."""
     data = resolve_data(data)
     expected = profile.customer_profile(data)["n_orders"]
@@ -43,7 +48,7 @@ def orders_per_customer(answer, data=None) -> None:
     passed("orders_per_customer")
 
 
-def complaints_per_customer(answer, data=None) -> None:
+def complaints_per_customer(answer: Any, data: CRMData | None = None) -> None:
     """Number of complaints (interactions of type 'complaint') of every customer, 0 if none."""
     data = resolve_data(data)
     expected = profile.customer_profile(data)["complaints"]
@@ -53,7 +58,7 @@ def complaints_per_customer(answer, data=None) -> None:
     passed("complaints_per_customer")
 
 
-def duplicate_store_records(answer, data=None) -> None:
+def duplicate_store_records(answer: Any, data: CRMData | None = None) -> None:
     """The set of customer ids that appear more than once in the store system's extract."""
     data = resolve_data(data)
     store, _ = _extracts(data)
@@ -63,7 +68,7 @@ def duplicate_store_records(answer, data=None) -> None:
     passed("duplicate_store_records")
 
 
-def clean_emails(answer, data=None) -> None:
+def clean_emails(answer: Any, data: CRMData | None = None) -> None:
     """The online shop's e-mails, trimmed and lower-cased, indexed by customer_id."""
     data = resolve_data(data)
     _, online = _extracts(data)
@@ -74,7 +79,7 @@ def clean_emails(answer, data=None) -> None:
     passed("clean_emails")
 
 
-def golden_record(answer, data=None) -> None:
+def golden_record(answer: Any, data: CRMData | None = None) -> None:
     """One row per customer with the reconciled ``email`` and ``phone`` of both extracts.
 
     The online e-mails are cleaned first; the latest non-missing value wins.
@@ -94,7 +99,7 @@ def golden_record(answer, data=None) -> None:
     passed("golden_record")
 
 
-def days_since_last_purchase(answer, data=None) -> None:
+def days_since_last_purchase(answer: Any, data: CRMData | None = None) -> None:
     """Days since each buyer's last purchase (``recency_days``) as known at the end of the day
     :data:`OBSERVATION_END` (buyers up to then only)."""
     data = resolve_data(data)
