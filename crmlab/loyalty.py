@@ -196,7 +196,9 @@ def loyalty_index(transactions: pd.DataFrame, *, observation_end: str | pd.Times
     the scores a customer has (``weights`` default to equal; a missing measure, e.g. no
     survey answer, is left out and the weights of the others renormalised);
     ``n_measures`` says how many went in. A customer none of whose measures carries weight
-    has no index: ``loyalty_index`` is NaN exactly where ``n_measures`` is 0.
+    has no index: ``loyalty_index`` is NaN exactly where ``n_measures`` is 0. The rows are the
+    customers with at least one order up to ``observation_end``; survey answers and complaints
+    of people without an order have no purchase measures to join and are not scored.
 
     Returns
     -------
