@@ -319,3 +319,33 @@ def test_kpi_table_bounds_its_customer_by_period_matrix():
     with pytest.raises(ValueError, match="use a coarser period"):
         M.kpi_table(tx, period="D")
     assert len(M.kpi_table(tx, period="M")) == 50
+
+
+# ----------------------------------------------------------------------------- user column names
+RENAMED = {"customer_id": "client", "date": "ts", "amount": "value", "channel": "via", "discount": "rebate"}
+COLUMN_CALLS = {
+    "loyalty.behavioural_loyalty": lambda tx, **c: L.behavioural_loyalty(
+        tx, observation_end=END, **{k: c[k] for k in ("customer_col", "date_col", "amount_col", "discount_col")}),
+    "loyalty.loyalty_index": lambda tx, **c: L.loyalty_index(
+        tx, observation_end=END, **{k: c[k] for k in ("customer_col", "date_col", "amount_col", "discount_col")}),
+    "loyalty.repeat_purchase_rate": lambda tx, **c: L.repeat_purchase_rate(tx, customer_col=c["customer_col"]),
+    "journey.channel_profile": lambda tx, **c: J.channel_profile(
+        tx, **{k: c[k] for k in ("customer_col", "date_col", "amount_col", "channel_col")}),
+    "journey.omnichannel_summary": lambda tx, **c: J.omnichannel_summary(
+        tx, **{k: c[k] for k in ("customer_col", "date_col", "amount_col", "channel_col")}),
+    "monitoring.kpi_table": lambda tx, **c: M.kpi_table(
+        tx, window=1, **{k: c[k] for k in ("customer_col", "date_col", "amount_col")}),
+}
+
+
+@pytest.mark.parametrize("name", COLUMN_CALLS)
+def test_user_column_names_give_the_same_answer(name):
+    call = COLUMN_CALLS[name]
+    default = call(_tx(), customer_col="customer_id", date_col="date", amount_col="amount", channel_col="channel",
+                   discount_col="discount")
+    renamed = call(_tx().rename(columns=RENAMED), customer_col="client", date_col="ts", amount_col="value",
+                   channel_col="via", discount_col="rebate")
+    if isinstance(default, pd.DataFrame):
+        pd.testing.assert_frame_equal(renamed, default, check_names=False)
+    else:
+        assert renamed == default
