@@ -33,6 +33,7 @@ import pandas as pd
 
 from crmlab.data.columns import AMOUNT, CHANNEL, CUSTOMER, DATE, EVENT, SESSION, TIMESTAMP, TRANSACTION
 from crmlab.features import customer_features
+from crmlab.satisfaction import _resolution_days
 from crmlab.time import window_end
 from crmlab.validation import (
     suggest_names,
@@ -438,6 +439,7 @@ def experience_table(surveys: pd.DataFrame, interactions: pd.DataFrame, *,
     it = check_frame(interactions, required=[customer_col, "type", "resolved", "resolution_days"],
                      dates=[date_col], not_missing=[customer_col, date_col, "type"], allow_empty=True,
                      name="interactions")
+    it["resolution_days"] = _resolution_days(it["resolution_days"])
     for name, value in (("lookback_days", lookback_days), ("slow_days", slow_days)):
         if value is None and name == "lookback_days":
             continue
@@ -528,6 +530,7 @@ def complaint_followup(interactions: pd.DataFrame, transactions: pd.DataFrame, *
     it = check_frame(interactions, required=["interaction_id", customer_col, "type", "resolved", "resolution_days"],
                      dates=[date_col], not_missing=["interaction_id", customer_col, date_col, "type", "resolved"],
                      unique="interaction_id", name="interactions")
+    it["resolution_days"] = _resolution_days(it["resolution_days"])
     tx = check_transactions(transactions, customer_col=customer_col, date_col=date_col, amount_col=None,
                             observation_end=end)
     stop = window_end(end)

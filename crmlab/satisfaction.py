@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from crmlab.data.columns import CUSTOMER, DATE, TRANSACTION
+from crmlab.time import to_days
 from crmlab.validation import (
     check_array,
     check_choice,
@@ -553,9 +554,21 @@ def perception_matrix(data: pd.DataFrame, *, expectation: str | Sequence[str], p
 _INTERACTION_COLS = [CUSTOMER, DATE, "type", "channel", "category", "resolved", "resolution_days"]
 
 
+def _resolution_days(values: pd.Series, *, name: str = "interactions") -> pd.Series:
+    """``resolution_days`` as float days: timedeltas converted (crm.time.to_days), missing kept
+    (unresolved), negative or infinite durations rejected."""
+    days = pd.Series(to_days(values, name=f"{name} column 'resolution_days'"), index=values.index)
+    bad = (days < 0) | np.isinf(days)
+    if bad.any():
+        raise ValueError(f"{name} column 'resolution_days' has {int(bad.sum())} negative or infinite value(s) "
+                         f"(e.g. {days[bad].iloc[0]:g}); a resolution time is a duration of 0 days or more.")
+    return days
+
+
 def _interactions(interactions: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
     df = check_frame(interactions, required=[*_INTERACTION_COLS, *extra], dates=[DATE],
                      not_missing=[CUSTOMER, "type", "resolved"], name="interactions")
+    df["resolution_days"] = _resolution_days(df["resolution_days"])
     types = set(df["type"].unique())
     if not types <= {"complaint", "inquiry"}:
         other = sorted(map(str, types - {"complaint", "inquiry"}))

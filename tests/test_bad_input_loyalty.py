@@ -349,3 +349,23 @@ def test_user_column_names_give_the_same_answer(name):
         pd.testing.assert_frame_equal(renamed, default, check_names=False)
     else:
         assert renamed == default
+
+
+# ----------------------------------------------------------------------------- durations
+RESOLUTION_CALLS = {
+    "satisfaction.complaint_metrics": lambda it: S.complaint_metrics(it, by=None),
+    "satisfaction.service_recovery": lambda it: S.service_recovery(it, _tx()),
+    "journey.experience_table": lambda it: J.experience_table(_sv(), it, slow_days=1.0),
+    "journey.complaint_followup": lambda it: J.complaint_followup(it, _tx(), observation_end=END, horizon_days=30,
+                                                                  slow_days=1.0),
+}
+
+
+@pytest.mark.parametrize("name", RESOLUTION_CALLS)
+def test_timedelta_resolution_times_are_days_and_negative_ones_raise(name):
+    call = RESOLUTION_CALLS[name]
+    as_days = call(_it())
+    as_timedelta = call(_it().assign(resolution_days=pd.to_timedelta(_it()["resolution_days"], unit="D")))
+    pd.testing.assert_frame_equal(as_timedelta, as_days)
+    with pytest.raises(ValueError, match="'resolution_days' has 1 negative or infinite"):
+        call(_it().assign(resolution_days=[-2.0, np.nan, 0.5]))
