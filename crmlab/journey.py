@@ -31,13 +31,19 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from crmlab.data.columns import AMOUNT, CHANNEL, CUSTOMER, DATE, EVENT, SESSION, TIMESTAMP, TRANSACTION
+from crmlab.features import customer_features
+from crmlab.satisfaction import _resolution_days
+from crmlab.time import window_end
 from crmlab.validation import (
     suggest_names,
     check_choice,
+    check_fraction,
     check_frame,
     check_numeric,
     check_positive_int,
     check_timestamp,
+    check_transactions,
 )
 
 __all__ = [
@@ -54,7 +60,7 @@ __all__ = [
 DEFAULT_STEPS = ("visit", "browse", "cart", "purchase")
 
 
-def _as_list(by) -> list[str]:
+def _as_list(by: str | Sequence[str] | None) -> list[str]:
     if by is None:
         return []
     return [by] if isinstance(by, str) else list(by)
@@ -76,8 +82,8 @@ def _check_session_constant(df: pd.DataFrame, session_col: str, cols: list[str])
 
 
 # --------------------------------------------------------------------------- funnel
-def funnel(touchpoints: pd.DataFrame, steps: Sequence[str] = DEFAULT_STEPS, *, by=None,
-           strict: bool = True, session_col: str = "session_id", event_col: str = "event") -> pd.DataFrame:
+def funnel(touchpoints: pd.DataFrame, steps: Sequence[str] = DEFAULT_STEPS, *, by: str | Sequence[str] | None = None,
+           strict: bool = True, session_col: str = SESSION, event_col: str = EVENT) -> pd.DataFrame:
     r"""Conversion funnel (转化漏斗): sessions reaching each journey step.
 
     A session *reaches* step :math:`s` when it contains that event and (with
@@ -112,28 +118,28 @@ def funnel(touchpoints: pd.DataFrame, steps: Sequence[str] = DEFAULT_STEPS, *, b
     2  purchase         1         0.500000
     """
     by = _as_list(by)
-    steps = list(steps) if not isinstance(steps, str) else None
-    if not steps or len(set(steps)) != len(steps):
+    step_list: list[str] = list(steps) if not isinstance(steps, str) else []
+    if not step_list or len(set(step_list)) != len(step_list):
         raise ValueError("steps must be a sequence of at least one distinct event name, "
                          "e.g. ('visit', 'browse', 'cart', 'purchase').")
     df = check_frame(touchpoints, required=[session_col, event_col, *by],
                      not_missing=[session_col, event_col, *by], name="touchpoints")
     present = set(df[event_col].unique())
-    for s in steps:
+    for s in step_list:
         if s not in present:
             raise ValueError(f"step {s!r} never occurs in touchpoints[{event_col!r}].{suggest_names(s, present)} "
                              f"Events present: {sorted(map(str, present))}.")
     _check_session_constant(df, session_col, by)
     has = (df.groupby([session_col, event_col]).size().unstack(fill_value=0)
-           .reindex(columns=steps, fill_value=0) > 0)
+           .reindex(columns=step_list, fill_value=0) > 0)
     reached = has.cumprod(axis=1).astype(bool) if strict else has
     if by:
         keys = df.drop_duplicates(session_col).set_index(session_col)[by]
-        counts = reached.join(keys).groupby(by, sort=True)[steps].sum().reset_index()
-        long = counts.melt(id_vars=by, value_vars=steps, var_name="step", value_name="sessions")
+        counts = reached.join(keys).groupby(by, sort=True)[step_list].sum().reset_index()
+        long = counts.melt(id_vars=by, value_vars=step_list, var_name="step", value_name="sessions")
     else:
-        long = pd.DataFrame({"step": steps, "sessions": reached[steps].sum().to_numpy()})
-    long["step_no"] = long["step"].map({s: i + 1 for i, s in enumerate(steps)})
+        long = pd.DataFrame({"step": step_list, "sessions": reached[step_list].sum().to_numpy()})
+    long["step_no"] = long["step"].map({s: i + 1 for i, s in enumerate(step_list)})
     long = long.sort_values([*by, "step_no"], kind="stable").reset_index(drop=True)
     if by:
         grp = long.groupby(by, sort=False)["sessions"]
@@ -151,8 +157,8 @@ def funnel(touchpoints: pd.DataFrame, steps: Sequence[str] = DEFAULT_STEPS, *, b
 
 # --------------------------------------------------------------------------- paths
 def top_paths(touchpoints: pd.DataFrame, *, n: int = 10, outcome: str | None = "purchase",
-              collapse_repeats: bool = True, session_col: str = "session_id", event_col: str = "event",
-              time_col: str = "timestamp", sep: str = " > ") -> pd.DataFrame:
+              collapse_repeats: bool = True, session_col: str = SESSION, event_col: str = EVENT,
+              date_col: str = TIMESTAMP, sep: str = " > ") -> pd.DataFrame:
     """Most common event paths per session, and how long converting paths take.
 
     Each session's events are put in time order and joined into a path such as
@@ -166,6 +172,7 @@ def top_paths(touchpoints: pd.DataFrame, *, n: int = 10, outcome: str | None = "
     outcome : event that ends a converting path; ``None`` keeps all sessions whole
         and adds each path's conversion rate instead of timings.
     collapse_repeats : write repeated consecutive events once (browse > browse → browse).
+    session_col, event_col, date_col : column names (``date_col`` is the event time).
 
     Returns
     -------
@@ -188,16 +195,16 @@ def top_paths(touchpoints: pd.DataFrame, *, n: int = 10, outcome: str | None = "
     1         visit > purchase         1            10.0
     """
     n = check_positive_int(n, name="n")
-    df = check_frame(touchpoints, required=[session_col, event_col], dates=[time_col],
-                     not_missing=[session_col, event_col, time_col], name="touchpoints")
+    df = check_frame(touchpoints, required=[session_col, event_col], dates=[date_col],
+                     not_missing=[session_col, event_col, date_col], name="touchpoints")
     if outcome is not None and outcome not in set(df[event_col]):
         raise ValueError(f"outcome {outcome!r} never occurs in touchpoints[{event_col!r}]."
                          f"{suggest_names(outcome, set(df[event_col]))} Pass outcome=None to see all paths.")
-    df = df.assign(_order=np.arange(len(df))).sort_values([session_col, time_col, "_order"], kind="stable")
+    df = df.assign(_order=np.arange(len(df))).sort_values([session_col, date_col, "_order"], kind="stable")
     if outcome is not None:
         is_out = df[event_col].eq(outcome)
         # events after the first outcome are not part of the path to it
-        after = (is_out.groupby(df[session_col]).cumsum() - is_out) > 0
+        after = (is_out.astype(int).groupby(df[session_col]).cumsum() - is_out.astype(int)) > 0
         converted = is_out.groupby(df[session_col]).transform("any")
         df = df[converted & ~after]
     if df.empty:
@@ -210,7 +217,7 @@ def top_paths(touchpoints: pd.DataFrame, *, n: int = 10, outcome: str | None = "
     per = pd.DataFrame({"path": g[event_col].agg(lambda s: sep.join(s.tolist())),
                         "steps": g[event_col].size()})
     if outcome is not None:
-        per["minutes"] = (g[time_col].max() - g[time_col].min()).dt.total_seconds() / 60
+        per["minutes"] = (g[date_col].max() - g[date_col].min()).dt.total_seconds() / 60
         out = per.groupby("path").agg(steps=("steps", "first"), sessions=("steps", "size"),
                                       median_minutes=("minutes", "median"), mean_minutes=("minutes", "mean"))
     else:
@@ -222,43 +229,53 @@ def top_paths(touchpoints: pd.DataFrame, *, n: int = 10, outcome: str | None = "
 
 
 # --------------------------------------------------------------------------- channels
-def channel_profile(transactions: pd.DataFrame, *, customer_col: str = "customer_id",
-                    channel_col: str = "channel", amount_col: str = "amount") -> pd.DataFrame:
-    """Per customer: purchases, spend and how they spread across channels (全渠道).
+def channel_profile(transactions: pd.DataFrame, *, observation_end: str | pd.Timestamp | None = None,
+                    customer_col: str = CUSTOMER, date_col: str = DATE, channel_col: str = CHANNEL,
+                    amount_col: str = AMOUNT) -> pd.DataFrame:
+    """Per customer: orders, spend and how they spread across channels (全渠道).
+
+    The per-customer columns are :func:`crmlab.features.customer_features` with
+    ``channel_col`` (same names and definitions); the journey adds how the orders spread.
+
+    Parameters
+    ----------
+    transactions : one row per order with ``customer_col``, ``date_col``, ``channel_col``
+        and ``amount_col`` (refunds, i.e. negative amounts, must be netted first).
+    observation_end : the snapshot date (its whole day counts); default the day of the last
+        order, since nothing here depends on it.
 
     Returns
     -------
-    DataFrame indexed by customer: ``purchases``, ``spend``, ``spend_per_purchase``,
-    ``n_channels``, ``main_channel`` (most purchases; ties → alphabetical),
-    ``main_channel_share``, ``channels`` (e.g. ``"app+store"``), ``multichannel``.
+    DataFrame indexed by customer: ``n_orders``, ``total_spend``, ``mean_order_value``,
+    ``n_channels``, ``main_channel`` (most orders; ties → alphabetical),
+    ``main_channel_share`` (its share of the orders), ``channels`` (e.g. ``"app+store"``),
+    ``multichannel``.
 
     Examples
     --------
     >>> import pandas as pd
     >>> tx = pd.DataFrame({"customer_id": [1, 1, 1, 2], "channel": ["app", "store", "app", "web"],
-    ...                    "amount": [10.0, 20.0, 30.0, 5.0]})
-    >>> channel_profile(tx)[["purchases", "n_channels", "main_channel", "channels"]].reset_index()
-       customer_id  purchases  n_channels main_channel   channels
-    0            1          3           2          app  app+store
-    1            2          1           1          web        web
+    ...                    "amount": [10.0, 20.0, 30.0, 5.0],
+    ...                    "date": pd.to_datetime(["2024-01-02", "2024-01-05", "2024-02-01", "2024-01-09"])})
+    >>> channel_profile(tx)[["n_orders", "n_channels", "main_channel", "channels"]].reset_index()
+       customer_id  n_orders  n_channels main_channel   channels
+    0            1         3           2          app  app+store
+    1            2         1           1          web        web
     """
-    df = check_frame(transactions, required=[customer_col, channel_col], numeric=[amount_col],
-                     not_missing=[customer_col, channel_col, amount_col], name="transactions")
-    counts = pd.crosstab(df[customer_col], df[channel_col])
-    purchases = counts.sum(axis=1)
-    spend = df.groupby(customer_col)[amount_col].sum()
-    main = counts.idxmax(axis=1)  # first maximum in alphabetical column order
-    used = counts > 0
-    channels = used.apply(lambda r: "+".join(c for c, u in r.items() if u), axis=1)
-    out = pd.DataFrame({
-        "purchases": purchases.astype("int64"),
-        "spend": spend.reindex(counts.index),
-        "n_channels": used.sum(axis=1).astype("int64"),
-        "main_channel": main.astype("str"),
-        "main_channel_share": counts.max(axis=1) / purchases,
-        "channels": channels.astype("str"),
-    })
-    out.insert(2, "spend_per_purchase", out["spend"] / out["purchases"])
+    df = check_frame(transactions, required=[customer_col, date_col, channel_col], dates=[date_col],
+                     not_missing=[date_col], name="transactions")
+    if observation_end is None:
+        observation_end = df[date_col].max()
+    feats = customer_features(transactions, observation_end=observation_end, customer_col=customer_col,
+                              date_col=date_col, amount_col=amount_col, channel_col=channel_col)
+    share_cols = [f"share_{c}" for c in sorted(df[channel_col].astype(str).unique())]
+    shares = feats[share_cols]
+    used = shares > 0
+    names = [c[len("share_"):] for c in share_cols]
+    out = feats[["n_orders", "total_spend", "mean_order_value", "n_channels", "main_channel"]].copy()
+    out["main_channel"] = out["main_channel"].astype("str")
+    out["main_channel_share"] = shares.max(axis=1)
+    out["channels"] = used.apply(lambda r: "+".join(n for n, u in zip(names, r) if u), axis=1).astype("str")
     out["multichannel"] = out["n_channels"] > 1
     out.index.name = customer_col
     out.columns.name = None
@@ -266,9 +283,9 @@ def channel_profile(transactions: pd.DataFrame, *, customer_col: str = "customer
 
 
 def omnichannel_summary(transactions: pd.DataFrame, *, surveys: pd.DataFrame | None = None,
-                        by: str = "n_channels", customer_col: str = "customer_id",
-                        channel_col: str = "channel", amount_col: str = "amount",
-                        score_cols: Sequence[str] = ("csat", "nps")) -> pd.DataFrame:
+                        by: str = "n_channels", observation_end: str | pd.Timestamp | None = None,
+                        customer_col: str = CUSTOMER, date_col: str = DATE, channel_col: str = CHANNEL,
+                        amount_col: str = AMOUNT, score_cols: Sequence[str] = ("csat", "nps")) -> pd.DataFrame:
     """Compare customers by the channels they use: value and satisfaction per group.
 
     Parameters
@@ -277,38 +294,45 @@ def omnichannel_summary(transactions: pd.DataFrame, *, surveys: pd.DataFrame | N
         ``"multichannel"``, ``"main_channel"``, ``"channels"``).
     surveys : optional survey answers (``customer_col`` plus ``score_cols``); each
         customer's mean score is added before averaging per group.
+    observation_end, customer_col, date_col, channel_col, amount_col : as in :func:`channel_profile`.
 
     Returns
     -------
-    DataFrame indexed by ``by``: ``customers``, ``share``, ``purchases`` and ``spend``
-    per customer, ``spend_per_purchase``, and ``mean_<score>`` / ``respondents`` when
-    surveys are given.
+    DataFrame indexed by ``by``: ``customers``, ``share``, ``n_orders`` and ``total_spend``
+    (means per customer), ``mean_order_value`` (total spend / total orders of the group),
+    and ``mean_<score>`` / ``respondents`` when surveys are given (a group without
+    respondents has NaN mean scores and 0 respondents).
 
     Notes
     -----
     Customers who buy more often have more chances to try another channel, so a raw
     "multi-channel customers spend more" partly reflects frequency. Compare
-    ``spend_per_purchase``, or regress spend on ``n_channels`` and ``purchases``.
+    ``mean_order_value``, or regress spend on ``n_channels`` and ``n_orders``.
 
     Examples
     --------
     >>> import pandas as pd
     >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "channel": ["app", "store", "web"],
-    ...                    "amount": [10.0, 20.0, 5.0]})
-    >>> omnichannel_summary(tx)[["customers", "purchases", "spend"]].reset_index()
-       n_channels  customers  purchases  spend
-    0           1          1        1.0    5.0
-    1           2          1        2.0   30.0
+    ...                    "amount": [10.0, 20.0, 5.0],
+    ...                    "date": pd.to_datetime(["2024-01-02", "2024-01-05", "2024-01-09"])})
+    >>> omnichannel_summary(tx)[["customers", "n_orders", "total_spend"]].reset_index()
+       n_channels  customers  n_orders  total_spend
+    0           1          1       1.0          5.0
+    1           2          1       2.0         30.0
     """
-    prof = channel_profile(transactions, customer_col=customer_col, channel_col=channel_col,
-                           amount_col=amount_col)
-    check_choice(by, [c for c in prof.columns if c not in ("purchases", "spend", "spend_per_purchase",
+    prof = channel_profile(transactions, observation_end=observation_end, customer_col=customer_col,
+                           date_col=date_col, channel_col=channel_col, amount_col=amount_col)
+    check_choice(by, [c for c in prof.columns if c not in ("n_orders", "total_spend", "mean_order_value",
                                                              "main_channel_share")], name="by")
-    aggs = {"customers": ("purchases", "size"), "purchases": ("purchases", "mean"),
-            "spend": ("spend", "mean")}
+    aggs = {"customers": ("n_orders", "size"), "n_orders": ("n_orders", "mean"),
+            "total_spend": ("total_spend", "mean")}
     if surveys is not None:
         score_cols = list(score_cols)
         sv = check_frame(surveys, required=[customer_col], numeric=score_cols, name="surveys")
+        unknown = ~sv[customer_col].isin(prof.index)
+        if unknown.any():
+            raise ValueError(f"surveys has {int(unknown.sum())} answer(s) by customers with no order in transactions "
+                             f"(e.g. {sv.loc[unknown, customer_col].iloc[0]!r}); pass the matching transactions.")
         means = sv.groupby(customer_col)[score_cols].mean()
         prof = prof.join(means.add_prefix("mean_"))
         for c in score_cols:
@@ -316,14 +340,14 @@ def omnichannel_summary(transactions: pd.DataFrame, *, surveys: pd.DataFrame | N
         aggs["respondents"] = (f"mean_{score_cols[0]}", "count")
     out = prof.groupby(by, sort=True).agg(**aggs)
     out.insert(1, "share", out["customers"] / out["customers"].sum())
-    out.insert(4, "spend_per_purchase", out["spend"] / out["purchases"])
-    out["purchases"] = out["purchases"].astype(float)
+    out.insert(4, "mean_order_value", out["total_spend"] / out["n_orders"])
+    out["n_orders"] = out["n_orders"].astype(float)
     return out
 
 
 def channel_experience(surveys: pd.DataFrame, transactions: pd.DataFrame, *,
-                       score_cols: Sequence[str] = ("csat", "nps"), channel_col: str = "channel",
-                       confidence: float = 0.95) -> pd.DataFrame:
+                       score_cols: Sequence[str] = ("csat", "nps"), channel_col: str = CHANNEL,
+                       transaction_col: str = TRANSACTION, confidence: float = 0.95) -> pd.DataFrame:
     """Satisfaction by the channel of the purchase that was surveyed (渠道一致性).
 
     A consistent omnichannel experience shows similar scores in every channel; a
@@ -333,7 +357,8 @@ def channel_experience(surveys: pd.DataFrame, transactions: pd.DataFrame, *,
     -------
     DataFrame indexed by channel: ``responses`` and, per score, ``mean_<score>``,
     ``ci_low_<score>``, ``ci_high_<score>`` (t interval), and ``gap_<score>`` (mean
-    minus the mean over all responses).
+    minus the mean over all responses). A channel with a single response has no
+    t-interval: its ``ci_low_<score>``/``ci_high_<score>`` are NaN by design.
 
     Examples
     --------
@@ -348,20 +373,22 @@ def channel_experience(surveys: pd.DataFrame, transactions: pd.DataFrame, *,
     from scipy import stats
 
     score_cols = list(score_cols)
-    sv = check_frame(surveys, required=["transaction_id"], numeric=score_cols,
-                     not_missing=["transaction_id", *score_cols], name="surveys")
-    tx = check_frame(transactions, required=["transaction_id", channel_col],
-                     not_missing=["transaction_id", channel_col], unique="transaction_id", name="transactions")
-    merged = sv.merge(tx[["transaction_id", channel_col]], on="transaction_id", how="left")
+    level = check_fraction(confidence, name="confidence")
+    sv = check_frame(surveys, required=[transaction_col], numeric=score_cols,
+                     not_missing=[transaction_col, *score_cols], name="surveys")
+    tx = check_frame(transactions, required=[transaction_col, channel_col],
+                     not_missing=[transaction_col, channel_col], unique=transaction_col, name="transactions")
+    merged = sv[[transaction_col, *score_cols]].merge(tx[[transaction_col, channel_col]], on=transaction_col,
+                                                      how="left")
     lost = merged[channel_col].isna()
     if lost.any():
-        raise ValueError(f"{int(lost.sum())} survey(s) refer to a transaction_id missing from transactions "
-                         f"(e.g. {merged.loc[lost, 'transaction_id'].tolist()[0]!r}); pass the matching transactions.")
+        raise ValueError(f"{int(lost.sum())} survey(s) refer to a {transaction_col} missing from transactions "
+                         f"(e.g. {merged.loc[lost, transaction_col].tolist()[0]!r}); pass the matching transactions.")
     g = merged.groupby(channel_col, sort=True)
     out = pd.DataFrame({"responses": g.size()})
     for c in score_cols:
         m, s, k = g[c].mean(), g[c].std(ddof=1), g[c].count()
-        half = stats.t.ppf(0.5 + confidence / 2, np.maximum(k - 1, 1)) * s / np.sqrt(k)
+        half = stats.t.ppf(0.5 + level / 2, np.maximum(k - 1, 1)) * s / np.sqrt(k)
         out[f"mean_{c}"] = m
         out[f"ci_low_{c}"] = m - half
         out[f"ci_high_{c}"] = m + half
@@ -371,11 +398,13 @@ def channel_experience(surveys: pd.DataFrame, transactions: pd.DataFrame, *,
 
 # --------------------------------------------------------------------------- moments of truth
 def experience_table(surveys: pd.DataFrame, interactions: pd.DataFrame, *,
-                     touchpoints: pd.DataFrame | None = None, window_days: float | None = None,
-                     slow_days: float = 5.0) -> pd.DataFrame:
+                     touchpoints: pd.DataFrame | None = None, lookback_days: float | None = None,
+                     slow_days: float = 5.0, customer_col: str = CUSTOMER, date_col: str = DATE,
+                     session_col: str = SESSION, event_col: str = EVENT,
+                     touchpoint_date_col: str = TIMESTAMP) -> pd.DataFrame:
     """Per survey answer: what the customer experienced before answering.
 
-    Each survey row gets 0/1 indicators of the experiences in the ``window_days``
+    Each survey row gets 0/1 indicators of the experiences in the ``lookback_days``
     before its date (all earlier history when ``None``):
 
     - ``inquiry``: contacted the service desk with a question;
@@ -384,6 +413,10 @@ def experience_table(surveys: pd.DataFrame, interactions: pd.DataFrame, *,
     - ``complaint_unresolved``: at least one complaint was not resolved;
     - ``slow_resolution``: a resolved complaint took more than ``slow_days`` days;
     - ``abandoned_cart`` (with ``touchpoints``): a session with a cart and no purchase.
+
+    ``customer_col`` and ``date_col`` name the customer and the date in ``surveys`` and
+    ``interactions``; ``session_col``, ``event_col`` and ``touchpoint_date_col`` the
+    session, the journey step and the event time in ``touchpoints``.
 
     Returns
     -------
@@ -401,40 +434,44 @@ def experience_table(surveys: pd.DataFrame, interactions: pd.DataFrame, *,
     0          1          1                     1
     1          2          0                     0
     """
-    sv = check_frame(surveys, required=["customer_id"], dates=["date"], not_missing=["customer_id", "date"],
+    sv = check_frame(surveys, required=[customer_col], dates=[date_col], not_missing=[customer_col, date_col],
                      name="surveys")
-    it = check_frame(interactions, required=["customer_id", "type", "resolved", "resolution_days"],
-                     dates=["date"], not_missing=["customer_id", "date", "type"], allow_empty=True,
+    it = check_frame(interactions, required=[customer_col, "type", "resolved", "resolution_days"],
+                     dates=[date_col], not_missing=[customer_col, date_col, "type"], allow_empty=True,
                      name="interactions")
-    if window_days is not None and (isinstance(window_days, bool) or not isinstance(window_days, (int, float))
-                                    or window_days <= 0):
-        raise ValueError(f"window_days must be a positive number of days or None, got {window_days!r}.")
+    it["resolution_days"] = _resolution_days(it["resolution_days"])
+    for name, value in (("lookback_days", lookback_days), ("slow_days", slow_days)):
+        if value is None and name == "lookback_days":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < np.inf:
+            raise ValueError(f"{name} must be a positive number of days{' or None' if name == 'lookback_days' else ''}, "
+                             f"got {value!r}.")
     unknown = set(it["type"]) - {"inquiry", "complaint"}
     if unknown:
         raise ValueError(f"interactions['type'] has unknown value(s) {sorted(map(str, unknown))}; "
                          f"expected 'inquiry' or 'complaint'.")
     sv = sv.assign(_row=np.arange(len(sv)))
+    it = it.rename(columns={customer_col: "_cust", date_col: "_date"})
     events = it.assign(
         inquiry=it["type"].eq("inquiry"),
         complaint=it["type"].eq("complaint"),
         unresolved=it["type"].eq("complaint") & ~it["resolved"].astype(bool),
         slow=it["type"].eq("complaint") & it["resolved"].astype(bool) & (it["resolution_days"] > slow_days),
-    )[["customer_id", "date", "inquiry", "complaint", "unresolved", "slow"]]
+    )[["_cust", "_date", "inquiry", "complaint", "unresolved", "slow"]]
     if touchpoints is not None:
-        tp = check_frame(touchpoints, required=["session_id", "customer_id", "event"], dates=["timestamp"],
-                         not_missing=["session_id", "customer_id", "event", "timestamp"], name="touchpoints")
-        per = tp.assign(cart=tp["event"].eq("cart"), bought=tp["event"].eq("purchase")).groupby("session_id").agg(
-            customer_id=("customer_id", "first"), date=("timestamp", "max"), cart=("cart", "any"),
+        tp = check_frame(touchpoints, required=[session_col, customer_col, event_col], dates=[touchpoint_date_col],
+                         not_missing=[session_col, customer_col, event_col, touchpoint_date_col], name="touchpoints")
+        per = tp.assign(cart=tp[event_col].eq("cart"), bought=tp[event_col].eq("purchase")).groupby(session_col).agg(
+            _cust=(customer_col, "first"), _date=(touchpoint_date_col, "max"), cart=("cart", "any"),
             bought=("bought", "any"))
-        ab = per[per["cart"] & ~per["bought"]][["customer_id", "date"]].assign(abandoned=True)
+        ab = per[per["cart"] & ~per["bought"]][["_cust", "_date"]].assign(abandoned=True)
         events = pd.concat([events.assign(abandoned=False), ab], ignore_index=True).fillna(
             {"inquiry": False, "complaint": False, "unresolved": False, "slow": False})
     flags = [c for c in ["inquiry", "complaint", "unresolved", "slow", "abandoned"] if c in events.columns]
-    pairs = sv[["_row", "customer_id", "date"]].merge(events, on="customer_id", how="inner",
-                                                      suffixes=("", "_event"))
-    before = pairs["date_event"] < pairs["date"]
-    if window_days is not None:
-        before &= pairs["date_event"] >= pairs["date"] - pd.Timedelta(days=window_days)
+    pairs = sv[["_row", customer_col, date_col]].merge(events, left_on=customer_col, right_on="_cust", how="inner")
+    before = pairs["_date"] < pairs[date_col]
+    if lookback_days is not None:
+        before &= pairs["_date"] >= pairs[date_col] - pd.Timedelta(days=lookback_days)
     agg = pairs[before].groupby("_row")[flags].any().reindex(sv["_row"], fill_value=False)
     out = sv.drop(columns="_row").reset_index(drop=True)
     out["inquiry"] = agg["inquiry"].to_numpy().astype("int64")
@@ -448,21 +485,23 @@ def experience_table(surveys: pd.DataFrame, interactions: pd.DataFrame, *,
     return out
 
 
-def complaint_followup(interactions: pd.DataFrame, transactions: pd.DataFrame, *, observation_end,
-                       horizon_days: float = 180, slow_days: float = 5.0) -> pd.DataFrame:
+def complaint_followup(interactions: pd.DataFrame, transactions: pd.DataFrame, *,
+                       observation_end: str | pd.Timestamp, horizon_days: float = 180, slow_days: float = 5.0,
+                       customer_col: str = CUSTOMER, date_col: str = DATE) -> pd.DataFrame:
     """Per complaint: how it was handled and whether the customer bought again.
 
     The complaint is the classic moment of truth of service: handled well, it can
     restore the relationship (service recovery); handled badly, the customer leaves.
-    Only complaints filed at least ``horizon_days`` before ``observation_end`` are kept,
-    so every complaint has the same follow-up window.
+    Only complaints whose whole follow-up window (``horizon_days`` after the complaint) ends
+    by the end of the day ``observation_end`` are kept, so every complaint has the same
+    follow-up window. Events after ``observation_end`` raise an error (filter them first).
 
     Parameters
     ----------
     interactions : service contacts with ``interaction_id``, ``customer_id``, ``date``,
         ``type``, ``resolved``, ``resolution_days`` (other columns are carried along).
-    transactions : purchases with ``customer_id`` and ``date``.
-    observation_end : end of the data.
+    transactions : purchases with ``customer_col`` and ``date_col``.
+    observation_end : last day of the data (its whole day counts).
     horizon_days : follow-up window after the complaint.
     slow_days : resolutions taking longer than this count as slow.
 
@@ -488,19 +527,26 @@ def complaint_followup(interactions: pd.DataFrame, transactions: pd.DataFrame, *
     for name, value in (("horizon_days", horizon_days), ("slow_days", slow_days)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"{name} must be a positive number of days, got {value!r}.")
-    it = check_frame(interactions, required=["interaction_id", "customer_id", "type", "resolved", "resolution_days"],
-                     dates=["date"], not_missing=["interaction_id", "customer_id", "date", "type", "resolved"],
+    it = check_frame(interactions, required=["interaction_id", customer_col, "type", "resolved", "resolution_days"],
+                     dates=[date_col], not_missing=["interaction_id", customer_col, date_col, "type", "resolved"],
                      unique="interaction_id", name="interactions")
-    tx = check_frame(transactions, required=["customer_id"], dates=["date"], not_missing=["customer_id", "date"],
-                     name="transactions")
+    it["resolution_days"] = _resolution_days(it["resolution_days"])
+    tx = check_transactions(transactions, customer_col=customer_col, date_col=date_col, amount_col=None,
+                            observation_end=end)
+    stop = window_end(end)
+    late = it[date_col] >= stop
+    if late.any():
+        raise ValueError(f"interactions has {int(late.sum())} event(s) in {date_col!r} after observation_end="
+                         f"{end.date()} (latest {it.loc[late, date_col].max()}). Filter them out first or "
+                         f"move observation_end later.")
     horizon = pd.Timedelta(days=horizon_days)
-    comp = it[(it["type"] == "complaint") & (it["date"] <= end - horizon)].reset_index(drop=True)
+    comp = it[(it["type"] == "complaint") & (it[date_col] + horizon < stop)].reset_index(drop=True)
     if comp.empty:
-        raise ValueError(f"No complaint was filed at least {horizon_days} days before observation_end="
-                         f"{end.date()}; shorten horizon_days or pass more data.")
-    pairs = comp[["interaction_id", "customer_id", "date"]].merge(
-        tx[["customer_id", "date"]].rename(columns={"date": "_tx"}), on="customer_id", how="inner")
-    within = (pairs["_tx"] > pairs["date"]) & (pairs["_tx"] <= pairs["date"] + horizon)
+        raise ValueError(f"No complaint has its {horizon_days}-day follow-up window inside the data (up to "
+                         f"observation_end={end.date()}); shorten horizon_days or pass more data.")
+    pairs = comp[["interaction_id", customer_col, date_col]].merge(
+        tx[[customer_col, date_col]].rename(columns={date_col: "_tx"}), on=customer_col, how="inner")
+    within = (pairs["_tx"] > pairs[date_col]) & (pairs["_tx"] <= pairs[date_col] + horizon)
     again = set(pairs.loc[within, "interaction_id"])
     resolved = comp["resolved"].astype(bool)
     out = comp.copy()
@@ -569,9 +615,12 @@ def moments_of_truth(table: pd.DataFrame, *, outcome: str, factors: Sequence[str
     if constant:
         raise ValueError(f"column {constant[0]!r} has a single value in this table, so its effect cannot be "
                          f"estimated; drop it from factors/controls or use more data.")
+    if df[outcome].nunique() < 2:
+        raise ValueError(f"outcome {outcome!r} has the single value {_scalar(df[outcome].iloc[0])!r} in this table, so no "
+                         f"experience can move it; use another outcome or more data.")
     y = df[outcome].astype(float)
     X = sm.add_constant(df[factors + controls].astype(float), has_constant="add")
-    alpha = 1 - confidence
+    alpha = 1 - check_fraction(confidence, name="confidence")
     if kind == "ols":
         res = sm.OLS(y, X).fit(cov_type="HC3")
         effect, se, p = res.params[factors], res.bse[factors], res.pvalues[factors]

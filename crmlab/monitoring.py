@@ -22,19 +22,23 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from crmlab.data.columns import AMOUNT, CUSTOMER, DATE
 from crmlab.validation import (
     check_choice,
     check_fraction,
     check_frame,
     check_positive_int,
-    require_columns,
+    check_transactions,
 )
+
+if TYPE_CHECKING:
+    from crmlab.data.container import CRMData
 
 __all__ = [
     "PERIODS",
@@ -49,11 +53,13 @@ __all__ = [
 PERIODS = ("D", "W", "M", "Q", "Y")
 """Accepted ``period`` codes (pandas period aliases): day, week, month, quarter, year."""
 
+_MAX_CELLS = 50_000_000  # customers x periods tracked by kpi_table (about 450 MB of working arrays)
 _D2 = 1.128  # E[|X1 - X2|] / sigma for two normal observations (control-chart constant d2, n = 2)
 
 
 # --------------------------------------------------------------------------- KPI table
-def _tables(data, surveys, interactions):
+def _tables(data: Any, surveys: pd.DataFrame | None, interactions: pd.DataFrame | None
+            ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, pd.Timestamp | None]:
     if isinstance(data, pd.DataFrame):
         return data, surveys, interactions, None
     if all(hasattr(data, a) for a in ("transactions", "surveys", "interactions")):
@@ -64,8 +70,9 @@ def _tables(data, surveys, interactions):
     )
 
 
-def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame | None = None,
-              interactions: pd.DataFrame | None = None) -> pd.DataFrame:
+def kpi_table(data: CRMData | pd.DataFrame, *, period: str = "M", window: int = 3,
+              surveys: pd.DataFrame | None = None, interactions: pd.DataFrame | None = None,
+              customer_col: str = CUSTOMER, date_col: str = DATE, amount_col: str = AMOUNT) -> pd.DataFrame:
     r"""Customer-base KPIs per period (关键绩效指标).
 
     A customer is in the **active base** at the end of period :math:`t` when they bought
@@ -80,9 +87,10 @@ def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame
       :math:`E_t = S_t + N_t + R_t - L_t`.
     - ``retention_rate`` :math:`= (S_t - L_t)/S_t` (equivalently
       :math:`(E_t - N_t - R_t)/S_t`); ``churn_rate`` :math:`= L_t / S_t = 1 -` retention
-      (NaN when :math:`S_t = 0`).
+      (NaN by design when :math:`S_t = 0`: no base, no rate).
     - ``active_customers``: distinct customers who bought in :math:`t`; ``orders``;
-      ``revenue`` (sum of ``amount``); ``revenue_per_customer`` = revenue / active customers.
+      ``revenue`` (sum of ``amount_col``); ``revenue_per_customer`` = revenue / active customers
+      (NaN in a period without buyers).
     - ``n_responses`` and ``nps``: surveys answered in :math:`t` and their Net Promoter
       Score (-100..100) from :func:`crmlab.satisfaction.nps` (NaN without answers).
     - ``complaints`` and ``complaint_rate`` = complaints / orders in :math:`t` (as in
@@ -94,9 +102,13 @@ def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame
 
     Parameters
     ----------
-    data : CRMData, or a transactions DataFrame (``customer_id``, ``date``, ``amount``).
+    data : CRMData, or a transactions DataFrame (``customer_col``, ``date_col``, ``amount_col``).
+        Amounts must be finite and not negative (net refunds against their orders first);
+        with a CRMData, orders after its ``observation_end`` (whole day) raise.
     period : one of :data:`PERIODS` (``"M"`` = calendar month).
-    window : number of periods without a purchase after which a customer counts as lost.
+    window : the inactivity threshold in periods: a customer without a purchase for this many
+        periods counts as lost.
+    customer_col, date_col, amount_col : column names of the transactions.
     surveys, interactions : override (or, for a DataFrame ``data``, supply) the survey
         (``date``, ``nps``) and service (``date``, ``type``) tables; without them the NPS
         and complaint columns are left out.
@@ -105,8 +117,9 @@ def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame
     -------
     DataFrame with one row per period from the first purchase to the end of the data
     (``data.observation_end`` or the last purchase), including periods without sales.
-    Memory grows with customers × periods (a boolean matrix): fine for monthly data on
-    millions of customers; use ``period="W"`` or coarser for long logs.
+    Memory grows with customers × periods (a boolean matrix and its running count): fine
+    for monthly data on a million customers; above 50 million customer-periods it raises
+    ``ValueError`` asking for a coarser ``period`` instead of exhausting memory.
 
     Examples
     --------
@@ -122,16 +135,20 @@ def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame
     check_choice(period, PERIODS, name="period")
     window = check_positive_int(window, name="window")
     transactions, surveys, interactions, end = _tables(data, surveys, interactions)
-    tx = check_frame(transactions, required=["customer_id", "date", "amount"], dates=["date"],
-                     numeric=["amount"], not_missing=["customer_id", "date", "amount"], name="transactions")
-    tx_period = tx["date"].dt.to_period(period)
+    tx = check_transactions(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+                            observation_end=end)
+    tx_period = tx[date_col].dt.to_period(period)
     first = tx_period.min()
     last = tx_period.max() if end is None else max(tx_period.max(), pd.Timestamp(end).to_period(period))
     periods = pd.period_range(first, last, freq=period)
     idx = (tx_period.array.asi8 - first.ordinal).astype(np.int64)  # period number from the first
 
-    codes, _ = pd.factorize(tx["customer_id"])
-    n_c, n_p = codes.max() + 1, len(periods)
+    codes, _ = pd.factorize(tx[customer_col])
+    n_c, n_p = int(codes.max()) + 1, len(periods)
+    if n_c * n_p > _MAX_CELLS:
+        raise ValueError(f"kpi_table would track {n_c:,} customers over {n_p:,} periods ({n_c * n_p:,} cells, "
+                         f"about {9 * n_c * n_p / 1e9:.1f} GB); use a coarser period (e.g. period='M' or 'Q') "
+                         f"or a shorter log.")
     active = np.zeros((n_c, n_p), dtype=bool)
     active[codes, idx] = True
     # base[:, t]: bought in periods t-window+1 .. t
@@ -154,7 +171,7 @@ def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame
         "customers_end": base.sum(axis=0),
         "active_customers": active.sum(axis=0),
         "orders": np.bincount(idx, minlength=n_p),
-        "revenue": np.bincount(idx, weights=tx["amount"].to_numpy(dtype=float), minlength=n_p),
+        "revenue": np.bincount(idx, weights=tx[amount_col].to_numpy(dtype=float), minlength=n_p),
     })
     with np.errstate(divide="ignore", invalid="ignore"):
         out["retention_rate"] = np.where(start > 0, (start - lost) / np.where(start > 0, start, 1), np.nan)
@@ -165,9 +182,9 @@ def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame
     if surveys is not None:
         from crmlab.satisfaction import nps
 
-        sv = check_frame(surveys, required=["date", "nps"], dates=["date"], not_missing=["date"],
+        sv = check_frame(surveys, required=[DATE, "nps"], dates=[DATE], not_missing=[DATE],
                          allow_empty=True, name="surveys")
-        sv_period = sv["date"].dt.to_period(period)
+        sv_period = sv[DATE].dt.to_period(period)
         n_resp, scores = [], []
         for p in periods:
             answers = sv.loc[(sv_period == p).to_numpy(), "nps"].dropna()
@@ -176,9 +193,9 @@ def kpi_table(data, *, period: str = "M", window: int = 3, surveys: pd.DataFrame
         out["n_responses"] = np.asarray(n_resp, dtype=np.int64)
         out["nps"] = np.asarray(scores, dtype=float)
     if interactions is not None:
-        it = check_frame(interactions, required=["date", "type"], dates=["date"], not_missing=["date", "type"],
+        it = check_frame(interactions, required=[DATE, "type"], dates=[DATE], not_missing=[DATE, "type"],
                          allow_empty=True, name="interactions")
-        comp = it.loc[(it["type"] == "complaint").to_numpy(), "date"].dt.to_period(period)
+        comp = it.loc[(it["type"] == "complaint").to_numpy(), DATE].dt.to_period(period)
         counts = comp.value_counts().reindex(periods, fill_value=0).to_numpy()
         out["complaints"] = counts.astype(np.int64)
         orders = out["orders"].to_numpy()
@@ -258,6 +275,9 @@ def control_chart(data: pd.DataFrame, column: str, *, n_col: str | None = None, 
     out["value"] = x
     if kind == "p":
         pbar = float((x[base] * n[base]).sum() / n[base].sum())
+        if pbar in (0.0, 1.0):
+            raise ValueError(f"{column!r} is {pbar:g} in every baseline period, so the p-chart limits have zero "
+                             f"width and every other value would alert. Use a longer baseline, or a coarser period.")
         with np.errstate(divide="ignore", invalid="ignore"):
             half = sigma * np.sqrt(pbar * (1 - pbar) / np.where(n > 0, n, np.nan))
         out["n"] = n
@@ -267,6 +287,10 @@ def control_chart(data: pd.DataFrame, column: str, *, n_col: str | None = None, 
         xb = x[base]
         center = np.full(len(x), float(xb.mean()))
         mr = float(np.abs(np.diff(xb)).mean())
+        if mr == 0:
+            raise ValueError(f"{column!r} is constant ({xb[0]:g}) over the {len(xb)} baseline periods, so the "
+                             f"control limits have zero width and any change would alert. Use a longer or "
+                             f"different baseline.")
         lcl, ucl = center - sigma * mr / _D2, center + sigma * mr / _D2
     out["center"], out["lcl"], out["ucl"] = center, lcl, ucl
 
@@ -295,7 +319,8 @@ _KPI_CHARTS = {
 }
 
 
-def kpi_alerts(kpis: pd.DataFrame, *, baseline: int | None = None, start=None, **kwargs) -> pd.DataFrame:
+def kpi_alerts(kpis: pd.DataFrame, *, baseline: int | None = None, start: str | pd.Period | None = None,
+               **kwargs: Any) -> pd.DataFrame:
     """Alerts from a control chart on each KPI of :func:`kpi_table`.
 
     Rates with a denominator (``churn_rate`` over ``customers_start``, ``complaint_rate``
@@ -346,8 +371,8 @@ def _effect_size(kind: str, baseline, mde, sd) -> float:
         if not 0 < p1 < 1:
             raise ValueError(f"baseline + mde = {p1:g} is not a rate in (0, 1); choose a smaller mde.")
         return abs(2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p0)))  # Cohen's h
-    if sd is None or isinstance(sd, bool) or not isinstance(sd, (int, float)) or not sd > 0:
-        raise ValueError(f"kind='mean' needs sd, the outcome's standard deviation (> 0), got {sd!r}.")
+    if sd is None or isinstance(sd, bool) or not isinstance(sd, (int, float)) or not 0 < sd < math.inf:
+        raise ValueError(f"kind='mean' needs sd, the outcome's standard deviation (a finite number > 0), got {sd!r}.")
     return abs(mde) / sd  # Cohen's d
 
 
@@ -433,19 +458,25 @@ def sample_size(kind: str = "proportion", *, mde: float, baseline: float | None 
     return int(math.ceil(optimize.brentq(gap, lo, hi, xtol=1e-10)))
 
 
-def ab_test(data: pd.DataFrame, *, outcome_col: str, group_col: str = "group", treatment="treatment",
-            control="control", kind: str = "proportion", alpha: float = 0.05, mde: float | None = None,
-            power: float = 0.8) -> pd.DataFrame:
+def ab_test(data: pd.DataFrame, *, outcome_col: str, group_col: str = "group", treatment: Any = "treatment",
+            control: Any = "control", kind: str = "proportion", alpha: float = 0.05, confidence: float = 0.95,
+            mde: float | None = None, power: float = 0.8) -> pd.DataFrame:
     r"""Evaluate a randomised campaign experiment (A/B test) on a rate or a mean.
 
     Difference :math:`\hat\Delta = \bar y_T - \bar y_C` (treatment minus control) with a
-    two-sided :math:`1-\alpha` confidence interval and p-value:
+    two-sided confidence interval (level ``confidence``) and the p-value of a test at
+    significance level ``alpha``:
 
     - ``kind="proportion"`` (0/1 outcome): z-test with the pooled rate
       :math:`\hat p`, :math:`z = \hat\Delta / \sqrt{\hat p(1-\hat p)(1/n_T + 1/n_C)}`;
-      Wald interval :math:`\hat\Delta \pm z_{1-\alpha/2}\sqrt{\hat p_T(1-\hat p_T)/n_T + \hat p_C(1-\hat p_C)/n_C}`.
+      Wald interval :math:`\hat\Delta \pm z_{(1+c)/2}\sqrt{\hat p_T(1-\hat p_T)/n_T + \hat p_C(1-\hat p_C)/n_C}`
+      with :math:`c` = ``confidence``.
     - ``kind="mean"``: Welch's t-test (unequal variances) and its interval,
-      :math:`\hat\Delta \pm t_{1-\alpha/2,\nu}\sqrt{s_T^2/n_T + s_C^2/n_C}`.
+      :math:`\hat\Delta \pm t_{(1+c)/2,\nu}\sqrt{s_T^2/n_T + s_C^2/n_C}`.
+
+    A test needs variation: when the outcome takes one value in both arms (no buyer at
+    all, everyone bought, a constant amount) there is no statistic and no p-value, and
+    ``ab_test`` raises ``ValueError`` instead of reporting "not significant".
 
     With ``mde`` (the smallest difference worth detecting, in the outcome's unit) it also
     reports the design's ``power`` to detect it (baseline = observed control rate, or the
@@ -460,13 +491,18 @@ def ab_test(data: pd.DataFrame, *, outcome_col: str, group_col: str = "group", t
     outcome_col : 0/1 (or bool) for proportions, a number for means. No missing values.
     group_col, treatment, control : the arm column and its two labels; other labels raise.
     kind : ``"proportion"`` or ``"mean"``.
-    alpha : significance level.
+    alpha : significance level of the test (``significant`` is ``p_value < alpha``) and of
+        the power calculation; not an interval level.
+    confidence : level of the interval ``ci_low``-``ci_high`` (``1 - alpha`` makes the
+        interval match the test's decision for means).
+    mde, power : minimum detectable effect and target power of the design check.
 
     Returns
     -------
     One-row DataFrame: ``kind``, ``test``, ``n_treatment``, ``n_control``, ``treatment``,
     ``control`` (rates or means), ``difference``, ``ci_low``, ``ci_high``, ``relative_lift``
-    (difference / control), ``statistic``, ``p_value``, ``significant``, ``mde``, ``power``,
+    (difference / control; NaN when the control rate or mean is 0, where a relative lift
+    is undefined), ``statistic``, ``p_value``, ``significant``, ``mde``, ``power``,
     ``n_required`` (last three NaN without ``mde``).
 
     Examples
@@ -477,6 +513,7 @@ def ab_test(data: pd.DataFrame, *, outcome_col: str, group_col: str = "group", t
     """
     kind = check_choice(kind, ("proportion", "mean"), name="kind")
     alpha = check_fraction(alpha, name="alpha")
+    level = check_fraction(confidence, name="confidence")
     df = check_frame(data, required=[group_col, outcome_col], not_missing=[group_col, outcome_col], name="data")
     labels = set(df[group_col].unique())
     for lab, what in ((treatment, "treatment"), (control, "control")):
@@ -487,12 +524,12 @@ def ab_test(data: pd.DataFrame, *, outcome_col: str, group_col: str = "group", t
     if extra:
         raise ValueError(f"{group_col!r} has labels other than {treatment!r} and {control!r}: "
                          f"{sorted(map(str, extra))}. Filter the two arms you want to compare first.")
-    y = df[outcome_col]
-    if pd.api.types.is_bool_dtype(y):
-        y = y.astype(float)
-    if not pd.api.types.is_numeric_dtype(y):
-        raise TypeError(f"data column {outcome_col!r} must be numeric (0/1 for kind='proportion'), got {y.dtype}.")
-    y = y.to_numpy(dtype=float)
+    col = df[outcome_col]
+    if pd.api.types.is_bool_dtype(col):
+        col = col.astype(float)
+    if not pd.api.types.is_numeric_dtype(col):
+        raise TypeError(f"data column {outcome_col!r} must be numeric (0/1 for kind='proportion'), got {col.dtype}.")
+    y = col.to_numpy(dtype=float)
     if kind == "proportion" and not np.isin(y, (0.0, 1.0)).all():
         raise ValueError(f"{outcome_col!r} must be 0/1 (or True/False) for kind='proportion'; "
                          f"found {y[~np.isin(y, (0.0, 1.0))][0]:g}. Use kind='mean' for amounts.")
@@ -501,29 +538,37 @@ def ab_test(data: pd.DataFrame, *, outcome_col: str, group_col: str = "group", t
     n1, n2 = len(yt), len(yc)
     if min(n1, n2) < 2:
         raise ValueError(f"each arm needs at least 2 customers; got {n1} treated and {n2} control.")
+    if not np.isfinite(y).all():
+        raise ValueError(f"data column {outcome_col!r} contains infinite values; remove or fix them.")
+    if np.ptp(y) == 0:
+        raise ValueError(f"{outcome_col!r} is {y[0]:g} for every customer in both arms, so there is no variation "
+                         f"to test (no statistic, no p-value). Check the outcome column, or wait for more data.")
     m1, m2 = yt.mean(), yc.mean()
     diff = m1 - m2
     if kind == "proportion":
         pooled = (yt.sum() + yc.sum()) / (n1 + n2)
         se0 = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-        stat = diff / se0 if se0 > 0 else np.nan
-        p_value = float(2 * stats.norm.sf(abs(stat))) if se0 > 0 else np.nan
+        stat = diff / se0
+        p_value = float(2 * stats.norm.sf(abs(stat)))
         se = math.sqrt(m1 * (1 - m1) / n1 + m2 * (1 - m2) / n2)
-        crit = stats.norm.isf(alpha / 2)
+        crit = stats.norm.isf((1 - level) / 2)
         test = "two-proportion z-test"
     else:
         v1, v2 = yt.var(ddof=1) / n1, yc.var(ddof=1) / n2
+        if v1 + v2 == 0:
+            raise ValueError(f"{outcome_col!r} is constant within each arm ({m1:g} treated, {m2:g} control), so "
+                             f"Welch's t-test has no standard error; compare the two values directly.")
         se = math.sqrt(v1 + v2)
-        dof = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1)) if se > 0 else np.nan
-        stat = diff / se if se > 0 else np.nan
-        p_value = float(2 * stats.t.sf(abs(stat), dof)) if se > 0 else np.nan
-        crit = stats.t.isf(alpha / 2, dof) if se > 0 else np.nan
+        dof = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1))
+        stat = diff / se
+        p_value = float(2 * stats.t.sf(abs(stat), dof))
+        crit = stats.t.isf((1 - level) / 2, dof)
         test = "Welch t-test"
     row = {
         "kind": kind, "test": test, "n_treatment": n1, "n_control": n2, "treatment": m1, "control": m2,
         "difference": diff, "ci_low": diff - crit * se, "ci_high": diff + crit * se,
         "relative_lift": diff / m2 if m2 != 0 else np.nan, "statistic": stat, "p_value": p_value,
-        "significant": bool(p_value < alpha) if not np.isnan(p_value) else False,
+        "significant": bool(p_value < alpha),
         "mde": np.nan, "power": np.nan, "n_required": np.nan,
     }
     if mde is not None:

@@ -3,7 +3,7 @@
 >>> import crmlab as crm
 >>> data = crm.load_retail()
 >>> view = crm.profile.customer_profile(data)
->>> view.loc[1, ["orders", "total_spend"]].tolist() == [
+>>> view.loc[1, ["n_orders", "total_spend"]].tolist() == [
 ...     int((data.transactions.customer_id == 1).sum()),
 ...     data.transactions.loc[data.transactions.customer_id == 1, "amount"].sum()]
 True
@@ -11,64 +11,81 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
+from crmlab.data.columns import CHANNEL, CUSTOMER, DATE, SIGNUP
+from crmlab.features import customer_features
+from crmlab.time import window_end
 from crmlab.validation import check_frame, check_timestamp, require_columns
+
+if TYPE_CHECKING:
+    from crmlab.data.container import CRMData
 
 __all__ = ["customer_profile", "quality_report", "reconcile", "source_extracts"]
 
 _PROFILE_COLUMNS = [
-    "signup_date", "region", "city_tier", "age", "gender", "income_band", "is_member",
+    SIGNUP, "region", "city_tier", "age", "gender", "income_band", "is_member",
     "member_tier", "marketing_consent",
 ]
+_PURCHASE_COLUMNS = ["n_orders", "total_spend", "mean_order_value", "first_purchase", "last_purchase",
+                     "recency_days", "tenure_days", "n_channels", "main_channel"]
 
 
-def customer_profile(data, *, as_of=None) -> pd.DataFrame:
+def customer_profile(data: CRMData, *, observation_end: str | pd.Timestamp | None = None) -> pd.DataFrame:
     """One row per customer combining profile, purchases, service contacts and surveys.
 
-    Only what was known at ``as_of`` (default: the observation end) is used, so the
-    same function rebuilds the profile as it stood on any past date.
+    Only what was known at ``observation_end`` (default: ``data.observation_end``; its whole
+    day counts) is used, so the same function rebuilds the profile as it stood on any past
+    date: customers who signed up later are left out, and so are later orders, contacts,
+    surveys and programme joins.
 
-    Returns a DataFrame indexed by ``customer_id`` with the profile columns and
-    ``orders``, ``total_spend``, ``first_purchase``, ``last_purchase``,
-    ``days_since_last_purchase``, ``favourite_channel``, ``complaints``,
-    ``unresolved_complaints``, ``last_csat`` and ``last_nps``.
+    The purchase columns are :func:`crmlab.features.customer_features` (same names and
+    definitions): ``n_orders``, ``total_spend``, ``mean_order_value``, ``first_purchase``,
+    ``last_purchase``, ``recency_days`` (whole days from the last purchase to
+    ``observation_end``), ``tenure_days``, ``n_channels`` and ``main_channel``. Customers who
+    never bought have 0 orders and spend, and missing (``<NA>``/NaT) dates, recency, tenure,
+    mean order value and main channel: there is no purchase to describe. The profile adds
+    ``complaints``, ``unresolved_complaints``, ``last_csat`` and ``last_nps`` (missing without
+    a survey answer), and ``is_member``/``member_tier`` as they stood at ``observation_end``.
+
+    An order, contact or survey by a customer id that is not in ``data.customers`` raises
+    ``ValueError``.
     """
-    as_of = data.observation_end if as_of is None else check_timestamp(as_of, name="as_of")
-    customers = check_frame(data.customers, required=["customer_id", *_PROFILE_COLUMNS], unique="customer_id",
+    end = check_timestamp(data.observation_end if observation_end is None else observation_end,
+                          name="observation_end")
+    stop = window_end(end)
+    customers = check_frame(data.customers, required=[CUSTOMER, *_PROFILE_COLUMNS, "member_since"],
+                            dates=[SIGNUP, "member_since"], not_missing=[CUSTOMER], unique=CUSTOMER,
                             name="customers")
-    tx = check_frame(data.transactions, required=["customer_id", "date", "amount", "channel"],
-                     dates=["date"], numeric=["amount"], not_missing=["customer_id", "date"], name="transactions")
-    inter = check_frame(data.interactions, required=["customer_id", "date", "type", "resolved"], dates=["date"],
-                        allow_empty=True, name="interactions")
-    surveys = check_frame(data.surveys, required=["customer_id", "date", "csat", "nps"], dates=["date"],
-                          allow_empty=True, name="surveys")
-    customers = customers[customers["signup_date"] <= as_of]
-    tx, inter, surveys = tx[tx["date"] <= as_of], inter[inter["date"] <= as_of], surveys[surveys["date"] <= as_of]
+    inter = check_frame(data.interactions, required=[CUSTOMER, DATE, "type", "resolved"], dates=[DATE],
+                        not_missing=[CUSTOMER, DATE, "type"], allow_empty=True, name="interactions")
+    surveys = check_frame(data.surveys, required=[CUSTOMER, DATE, "csat", "nps"], dates=[DATE],
+                          not_missing=[CUSTOMER, DATE], allow_empty=True, name="surveys")
+    for name, table in (("interactions", inter), ("surveys", surveys)):
+        unknown = ~table[CUSTOMER].isin(customers[CUSTOMER])
+        if unknown.any():
+            raise ValueError(f"{name} has {int(unknown.sum())} row(s) by customer ids missing from customers "
+                             f"(e.g. {table.loc[unknown, CUSTOMER].iloc[0]!r}). Fix the ids or add those customers.")
+    purchases = customer_features(data.transactions, observation_end=end, exclude_after=True, channel_col=CHANNEL,
+                                  customers=customers[[CUSTOMER]])[_PURCHASE_COLUMNS]
+    known = customers[customers[SIGNUP] < stop]
+    inter, surveys = inter[inter[DATE] < stop], surveys[surveys[DATE] < stop]
 
-    by = tx.groupby("customer_id")
-    purchases = pd.DataFrame({
-        "orders": by.size(),
-        "total_spend": by["amount"].sum(),
-        "first_purchase": by["date"].min(),
-        "last_purchase": by["date"].max(),
-        "favourite_channel": tx.groupby(["customer_id", "channel"]).size().unstack(fill_value=0).idxmax(axis=1),
-    })
-    complaints = inter[inter["type"] == "complaint"].groupby("customer_id")["resolved"].agg(
+    complaints = inter[inter["type"] == "complaint"].groupby(CUSTOMER)["resolved"].agg(
         complaints="size", unresolved_complaints=lambda r: int((~r.astype(bool)).sum()))
-    last_survey = surveys.sort_values("date").groupby("customer_id")[["csat", "nps"]].last()
+    last_survey = surveys.sort_values(DATE, kind="stable").groupby(CUSTOMER)[["csat", "nps"]].last()
     last_survey.columns = ["last_csat", "last_nps"]
 
-    out = customers.set_index("customer_id")[_PROFILE_COLUMNS].join([purchases, complaints, last_survey])
-    out["orders"] = out["orders"].fillna(0).astype("int64")
-    out["total_spend"] = out["total_spend"].fillna(0.0)
+    out = known.set_index(CUSTOMER)[_PROFILE_COLUMNS].join([purchases, complaints, last_survey])
     out["complaints"] = out["complaints"].fillna(0).astype("int64")
     out["unresolved_complaints"] = out["unresolved_complaints"].fillna(0).astype("int64")
-    out["days_since_last_purchase"] = (as_of - out["last_purchase"]).dt.days
-    # membership as it stood at as_of
-    since = data.customers.set_index("customer_id")["member_since"].reindex(out.index)
-    out["is_member"] = since.notna() & (since <= as_of)
+    # membership as it stood at observation_end
+    since = known.set_index(CUSTOMER)["member_since"]
+    out["is_member"] = since.notna() & (since < stop)
     out.loc[~out["is_member"], "member_tier"] = "none"
     return out
 
@@ -103,8 +120,8 @@ def quality_report(df: pd.DataFrame, *, key: str | None = None, name: str = "dat
     return report
 
 
-def reconcile(records: pd.DataFrame, *, key: str = "customer_id", updated_col: str = "updated_at",
-              fields=None) -> pd.DataFrame:
+def reconcile(records: pd.DataFrame, *, key: str = CUSTOMER, updated_col: str = "updated_at",
+              fields: Sequence[str] | None = None) -> pd.DataFrame:
     """Merge records of the same customers from several sources into one golden record.
 
     For every key and field, the most recently updated non-missing value wins (the rule
@@ -132,15 +149,17 @@ def reconcile(records: pd.DataFrame, *, key: str = "customer_id", updated_col: s
     return out
 
 
-def source_extracts(data, *, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def source_extracts(data: CRMData, *, random_state: int | np.random.Generator | np.random.RandomState | None = 0
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two extracts of the customer master that disagree, as real CRM silos do.
 
     Returns ``(store_crm, online_shop)``: the store system's export (names, phones,
     some duplicates and stale phones) and the online shop's accounts (e-mails in mixed
     case with stray spaces, some missing phones, newer updates). Both carry
     ``customer_id`` and ``updated_at``. The true values are in ``data.customers``.
+    ``random_state`` (int, None, Generator or RandomState) fixes which records are messed up.
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     c = data.customers[["customer_id", "name", "email", "phone", "signup_date"]]
     store = c.sample(frac=0.7, random_state=int(rng.integers(2**31))).sort_values("customer_id")
     store = store.assign(updated_at=store["signup_date"])

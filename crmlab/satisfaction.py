@@ -15,18 +15,24 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 
+from crmlab.data.columns import CUSTOMER, DATE, TRANSACTION
+from crmlab.time import to_days
 from crmlab.validation import (
     check_array,
     check_choice,
     check_fraction,
     check_frame,
     check_positive_int,
+    check_transactions,
     require_columns,
 )
 
@@ -133,7 +139,7 @@ def _z(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 + check_fraction(confidence, name="confidence") / 2))
 
 
-def csat(scores, *, scale: int = 5, top_box: int = 2, confidence: float = 0.95) -> ScoreResult:
+def csat(scores: ArrayLike, *, scale: int = 5, top_box: int = 2, confidence: float = 0.95) -> ScoreResult:
     r"""Customer satisfaction score: the percentage of answers in the top box(es).
 
     .. math:: \mathrm{CSAT} = 100 \cdot \frac{\#\{\text{answers} > \text{scale} - \text{top\_box}\}}{n}
@@ -170,7 +176,7 @@ def csat(scores, *, scale: int = 5, top_box: int = 2, confidence: float = 0.95) 
                        float(values.mean()), confidence, "Wilson")
 
 
-def nps(scores, *, confidence: float = 0.95, method: str = "adjusted_wald") -> ScoreResult:
+def nps(scores: ArrayLike, *, confidence: float = 0.95, method: str = "adjusted_wald") -> ScoreResult:
     r"""Net Promoter Score (Reichheld 2003) with a confidence interval.
 
     Promoters answer 9-10, passives 7-8, detractors 0-6 on the 0-10 "how likely are you to
@@ -208,7 +214,8 @@ def nps(scores, *, confidence: float = 0.95, method: str = "adjusted_wald") -> S
                        "adjusted Wald" if method == "adjusted_wald" else "Wald")
 
 
-def score_table(data: pd.DataFrame, *, column: str, by: str | list[str], metric: str = "nps", **kwargs) -> pd.DataFrame:
+def score_table(data: pd.DataFrame, *, column: str, by: str | list[str], metric: str = "nps",
+                **kwargs: Any) -> pd.DataFrame:
     """CSAT or NPS per group, one tidy row per group.
 
     Parameters
@@ -229,8 +236,8 @@ def score_table(data: pd.DataFrame, *, column: str, by: str | list[str], metric:
     rows = []
     for key, group in df.groupby(by, sort=True, dropna=False):
         row = func(group[column], **kwargs).to_frame()
-        for col, val in zip(by, key if isinstance(key, tuple) else (key,)):
-            row.insert(by.index(col), col, val)
+        for i, val in enumerate(key if isinstance(key, tuple) else (key,)):
+            row.insert(i, by[i], [val])
         rows.append(row)
     return pd.concat(rows, ignore_index=True)
 
@@ -258,6 +265,8 @@ def cronbach_alpha(items: pd.DataFrame) -> float:
 
     with :math:`k` items, item variances :math:`s_i^2` and the variance :math:`s_T^2` of
     the summed score. Values above about 0.7 are usually read as acceptable reliability.
+    Items that are constant, or whose total is constant (:math:`s_T^2 = 0`), raise
+    ``ValueError``: alpha is undefined there.
 
     >>> items = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2, 2, 3, 5, 5], "c": [1, 3, 3, 4, 4]})
     >>> round(cronbach_alpha(items), 3)
@@ -265,7 +274,12 @@ def cronbach_alpha(items: pd.DataFrame) -> float:
     """
     df = _items_frame(items)
     k = df.shape[1]
-    return float(k / (k - 1) * (1 - df.var(ddof=1).sum() / df.sum(axis=1).var(ddof=1)))
+    total_var = df.sum(axis=1).var(ddof=1)
+    if not total_var > 0:
+        raise ValueError(f"items {list(map(str, df.columns))} add up to the same total for every respondent "
+                         f"(their variation cancels out, e.g. an item that is the reverse of another), so "
+                         f"Cronbach's alpha is undefined. Recode reverse-worded items (scale_max + 1 - x) first.")
+    return float(k / (k - 1) * (1 - df.var(ddof=1).sum() / total_var))
 
 
 def item_total_correlations(items: pd.DataFrame) -> pd.DataFrame:
@@ -283,9 +297,10 @@ def item_total_correlations(items: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for col in df.columns:
         rest = total - df[col]
+        alpha_without = cronbach_alpha(df.drop(columns=col))  # raises first if the rest is constant
         rows.append({"item": col, "mean": df[col].mean(), "sd": df[col].std(ddof=1),
                      "item_total_r": float(np.corrcoef(df[col], rest)[0, 1]),
-                     "alpha_if_dropped": cronbach_alpha(df.drop(columns=col))})
+                     "alpha_if_dropped": alpha_without})
     return pd.DataFrame(rows)
 
 
@@ -394,9 +409,13 @@ def key_drivers(data: pd.DataFrame, *, target: str, drivers: list[str], confiden
     return out
 
 
-def _cut(values: pd.Series, cut, *, name: str) -> float:
+def _cut(values: pd.Series, cut: str | float, *, name: str, what: str = "values") -> float:
     if isinstance(cut, str):
         check_choice(cut, ("mean", "median"), name=name)
+        if values.nunique() < 2:
+            raise ValueError(f"{what} has the single value {float(values.iloc[0]):g}, so a {cut} split cannot tell "
+                             f"high from low (everyone would fall on one side). Pass {name}=<number> or use "
+                             f"data that varies.")
         return float(values.mean() if cut == "mean" else values.median())
     if isinstance(cut, (int, float)) and not isinstance(cut, bool):
         return float(cut)
@@ -404,7 +423,8 @@ def _cut(values: pd.Series, cut, *, name: str) -> float:
 
 
 def importance_performance(data: pd.DataFrame, *, target: str, drivers: list[str], importance: str = "lmg",
-                           importance_cut="mean", performance_cut="mean") -> pd.DataFrame:
+                           importance_cut: str | float = "mean",
+                           performance_cut: str | float = "mean") -> pd.DataFrame:
     """Importance-performance analysis (IPA, Martilla & James 1977).
 
     Importance of each attribute comes from :func:`key_drivers` (derived importance),
@@ -431,15 +451,15 @@ def importance_performance(data: pd.DataFrame, *, target: str, drivers: list[str
     kd = key_drivers(data, target=target, drivers=drivers).set_index("driver").loc[list(drivers)]
     out = pd.DataFrame({"driver": list(drivers), "importance": kd[importance].to_numpy(),
                         "performance": data[list(drivers)].mean().to_numpy()})
-    icut = _cut(out["importance"], importance_cut, name="importance_cut")
-    pcut = _cut(out["performance"], performance_cut, name="performance_cut")
+    icut = _cut(out["importance"], importance_cut, name="importance_cut", what="the drivers' importance")
+    pcut = _cut(out["performance"], performance_cut, name="performance_cut", what="the drivers' performance")
     out["quadrant"] = [IPA_QUADRANTS[(bool(i >= icut), bool(p >= pcut))] for i, p in zip(out["importance"], out["performance"])]
     out.attrs.update({"importance_cut": icut, "performance_cut": pcut, "importance_measure": importance})
     return out
 
 
 # --------------------------------------------------------------------------- gaps
-def gap_analysis(data: pd.DataFrame, *, dimensions=None, expectation: str = "exp_{}", perception: str = "perf_{}",
+def gap_analysis(data: pd.DataFrame, *, dimensions: str | Sequence[str] | None = None, expectation: str = "exp_{}", perception: str = "perf_{}",
                  confidence: float = 0.95) -> pd.DataFrame:
     r"""SERVQUAL gap per service-quality dimension (Parasuraman, Zeithaml & Berry 1988).
 
@@ -493,7 +513,8 @@ def gap_analysis(data: pd.DataFrame, *, dimensions=None, expectation: str = "exp
     return pd.DataFrame(rows).sort_values("gap", kind="stable").reset_index(drop=True)
 
 
-def perception_matrix(data: pd.DataFrame, *, expectation, perceived_value: str, cut="median") -> pd.DataFrame:
+def perception_matrix(data: pd.DataFrame, *, expectation: str | Sequence[str], perceived_value: str,
+                      cut: str | float | tuple[str | float, str | float] = "median") -> pd.DataFrame:
     """Customer perception matrix (客户感知矩阵): expectation × perceived value.
 
     Each respondent is placed by whether their expectation and their perceived value are
@@ -520,8 +541,8 @@ def perception_matrix(data: pd.DataFrame, *, expectation, perceived_value: str, 
     e_cut, v_cut = cut if isinstance(cut, tuple) else (cut, cut)
     out = df.copy()
     out["expectation_score"] = df[e_cols].astype(float).mean(axis=1)
-    ec = _cut(out["expectation_score"], e_cut, name="cut")
-    vc = _cut(df[perceived_value].astype(float), v_cut, name="cut")
+    ec = _cut(out["expectation_score"], e_cut, name="cut", what="the expectation score")
+    vc = _cut(df[perceived_value].astype(float), v_cut, name="cut", what=f"data column {perceived_value!r}")
     out["high_expectation"] = out["expectation_score"] > ec
     out["high_value"] = df[perceived_value] > vc
     out["cell"] = [PERCEPTION_CELLS[(bool(h), bool(v))] for h, v in zip(out["high_expectation"], out["high_value"])]
@@ -530,12 +551,24 @@ def perception_matrix(data: pd.DataFrame, *, expectation, perceived_value: str, 
 
 
 # --------------------------------------------------------------------------- complaints
-_INTERACTION_COLS = ["customer_id", "date", "type", "channel", "category", "resolved", "resolution_days"]
+_INTERACTION_COLS = [CUSTOMER, DATE, "type", "channel", "category", "resolved", "resolution_days"]
 
 
-def _interactions(interactions: pd.DataFrame, extra=()) -> pd.DataFrame:
-    df = check_frame(interactions, required=[*_INTERACTION_COLS, *extra], dates=["date"],
-                     not_missing=["customer_id", "type", "resolved"], name="interactions")
+def _resolution_days(values: pd.Series, *, name: str = "interactions") -> pd.Series:
+    """``resolution_days`` as float days: timedeltas converted (crm.time.to_days), missing kept
+    (unresolved), negative or infinite durations rejected."""
+    days = pd.Series(to_days(values, name=f"{name} column 'resolution_days'"), index=values.index)
+    bad = (days < 0) | np.isinf(days)
+    if bad.any():
+        raise ValueError(f"{name} column 'resolution_days' has {int(bad.sum())} negative or infinite value(s) "
+                         f"(e.g. {days[bad].iloc[0]:g}); a resolution time is a duration of 0 days or more.")
+    return days
+
+
+def _interactions(interactions: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
+    df = check_frame(interactions, required=[*_INTERACTION_COLS, *extra], dates=[DATE],
+                     not_missing=[CUSTOMER, "type", "resolved"], name="interactions")
+    df["resolution_days"] = _resolution_days(df["resolution_days"])
     types = set(df["type"].unique())
     if not types <= {"complaint", "inquiry"}:
         other = sorted(map(str, types - {"complaint", "inquiry"}))
@@ -545,7 +578,7 @@ def _interactions(interactions: pd.DataFrame, extra=()) -> pd.DataFrame:
 
 
 def complaint_metrics(interactions: pd.DataFrame, *, by: str | list[str] | None = "category",
-                      percentiles=(0.5, 0.9)) -> pd.DataFrame:
+                      percentiles: Sequence[float] = (0.5, 0.9)) -> pd.DataFrame:
     """Complaint-handling metrics (客户投诉处理), overall or per group.
 
     Per group: contacts, complaints, share of contacts that are complaints, share of
@@ -558,6 +591,12 @@ def complaint_metrics(interactions: pd.DataFrame, *, by: str | list[str] | None 
         ``resolved``, ``resolution_days``; ``satisfaction_after`` optional).
     by : column(s) to group by (``"category"``, ``"channel"``, ...) or None for one overall row.
     percentiles : resolution-time quantiles to report, as fractions.
+
+    Returns
+    -------
+    One row per group. Shares and percentiles a group cannot have are NaN, by design:
+    ``resolved_share`` for a group without complaints, ``resolution_days_p*`` for one
+    without resolved complaints, ``satisfaction_after`` when nobody was asked.
 
     >>> import crmlab as crm
     >>> m = complaint_metrics(crm.load_retail().interactions, by="channel")
@@ -587,8 +626,11 @@ def complaint_metrics(interactions: pd.DataFrame, *, by: str | list[str] | None 
 
 
 def complaint_rate(interactions: pd.DataFrame, transactions: pd.DataFrame, *, freq: str | None = None,
-                   per: int = 1000) -> pd.DataFrame:
+                   per: int = 1000, date_col: str = DATE) -> pd.DataFrame:
     """Complaints per ``per`` orders, overall or per period (``freq="MS"`` for months).
+
+    A period without orders has no rate: its ``complaints_per_<per>_orders`` is NaN.
+    ``date_col`` names the order date in ``transactions`` (one row per order).
 
     >>> import crmlab as crm
     >>> d = crm.load_retail()
@@ -596,24 +638,25 @@ def complaint_rate(interactions: pd.DataFrame, transactions: pd.DataFrame, *, fr
     True
     """
     df = _interactions(interactions)
-    tx = check_frame(transactions, required=["transaction_id", "date"], dates=["date"], not_missing=["date"], name="transactions")
+    tx = check_frame(transactions, required=[date_col], dates=[date_col], not_missing=[date_col], name="transactions")
     per = check_positive_int(per, name="per")
     col = f"complaints_per_{per}_orders"
     comp = df[df["type"] == "complaint"]
     if freq is None:
         return pd.DataFrame({"n_orders": [len(tx)], "n_complaints": [len(comp)], col: [per * len(comp) / len(tx)]})
     try:
-        orders = tx.set_index("date").resample(freq).size().rename("n_orders")
+        orders = tx.set_index(date_col).resample(freq).size().rename("n_orders")
     except ValueError as exc:
         raise ValueError(f"freq={freq!r} is not a pandas frequency; use e.g. 'MS' (months) or 'W' (weeks).") from exc
-    complaints = comp.set_index("date").resample(freq).size().rename("n_complaints")
+    complaints = comp.set_index(DATE).resample(freq).size().rename("n_complaints")
     out = pd.concat([orders, complaints], axis=1).fillna(0).astype("int64")
     out[col] = np.where(out["n_orders"] > 0, per * out["n_complaints"] / out["n_orders"].where(out["n_orders"] > 0), np.nan)
     return out.rename_axis("period").reset_index()
 
 
 def service_recovery(interactions: pd.DataFrame, transactions: pd.DataFrame, *, surveys: pd.DataFrame | None = None,
-                     outcomes=("csat", "nps")) -> pd.DataFrame:
+                     outcomes: str | Sequence[str] = ("csat", "nps"), customer_col: str = CUSTOMER,
+                     date_col: str = DATE, transaction_col: str = TRANSACTION) -> pd.DataFrame:
     """The service-recovery comparison: no complaint vs a resolved vs an unresolved complaint.
 
     Two views, one row per group (``no complaint``, ``resolved``, ``unresolved``):
@@ -627,26 +670,34 @@ def service_recovery(interactions: pd.DataFrame, transactions: pd.DataFrame, *, 
       one unresolved; reported are the number of responses and the mean of each outcome
       (and the NPS itself when ``nps`` is an outcome).
 
+    ``customer_col``, ``date_col`` and ``transaction_col`` name the columns of
+    ``transactions``; ``interactions`` and ``surveys`` use the schema's names.
+
+    A group without orders or responses has NaN shares and means (``n_orders`` or
+    ``n_responses`` is 0 there), since there is nothing to average.
+
     >>> import crmlab as crm
     >>> d = crm.load_retail()
     >>> service_recovery(d.interactions, d.transactions)["group"].tolist()
     ['no complaint', 'resolved', 'unresolved']
     """
-    df = _interactions(interactions, extra=["transaction_id"])
-    tx = check_frame(transactions, required=["transaction_id", "customer_id", "date"], dates=["date"],
-                     not_missing=["transaction_id", "customer_id", "date"], unique="transaction_id", name="transactions")
+    df = _interactions(interactions, extra=[TRANSACTION])
+    tx = check_transactions(transactions, customer_col=customer_col, date_col=date_col, amount_col=None,
+                            extra=[transaction_col])
+    check_frame(tx, not_missing=[transaction_col], unique=transaction_col, name="transactions")
+    tx = tx.rename(columns={customer_col: CUSTOMER, date_col: DATE, transaction_col: TRANSACTION})
     comp = df[df["type"] == "complaint"]
-    if comp["transaction_id"].isna().any():
+    if comp[TRANSACTION].isna().any():
         raise ValueError("interactions: some complaints have no transaction_id; every complaint must name its order.")
-    unknown = ~comp["transaction_id"].isin(tx["transaction_id"])
+    unknown = ~comp[TRANSACTION].isin(tx[TRANSACTION])
     if unknown.any():
         raise ValueError(f"interactions: complaint about transaction_id {comp.loc[unknown, 'transaction_id'].iloc[0]!r} "
                          f"that is not in transactions.")
     order = ["no complaint", "resolved", "unresolved"]
-    per_order = comp.groupby("transaction_id")["resolved"].all()
-    last = tx.groupby("customer_id")["date"].transform("max")
-    orders = tx.assign(bought_again=tx["date"] < last,
-                       group=tx["transaction_id"].map(per_order.map({True: "resolved", False: "unresolved"}))
+    per_order = comp.groupby(TRANSACTION)["resolved"].all()
+    last = tx.groupby(CUSTOMER)[DATE].transform("max")
+    orders = tx.assign(bought_again=tx[DATE] < last,
+                       group=tx[TRANSACTION].map(per_order.map({True: "resolved", False: "unresolved"}))
                        .fillna("no complaint"))
     out = (orders.groupby("group")["bought_again"].agg(n_orders="size", repurchase_share="mean")
            .reindex(order).rename_axis("group").reset_index())
@@ -654,11 +705,11 @@ def service_recovery(interactions: pd.DataFrame, transactions: pd.DataFrame, *, 
     if surveys is None:
         return out
     outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
-    sv = check_frame(surveys, required=["customer_id", "date"], dates=["date"], numeric=outcomes,
-                     not_missing=["customer_id", "date"], name="surveys").reset_index(drop=True)
-    merged = sv[["customer_id", "date"]].reset_index(names="_row").merge(
-        comp[["customer_id", "date", "resolved"]].rename(columns={"date": "_cdate"}), on="customer_id", how="inner")
-    merged = merged[merged["_cdate"] < merged["date"]]
+    sv = check_frame(surveys, required=[CUSTOMER, DATE], dates=[DATE], numeric=outcomes,
+                     not_missing=[CUSTOMER, DATE], name="surveys").reset_index(drop=True)
+    merged = sv[[CUSTOMER, DATE]].reset_index(names="_row").merge(
+        comp[[CUSTOMER, DATE, "resolved"]].rename(columns={DATE: "_cdate"}), on=CUSTOMER, how="inner")
+    merged = merged[merged["_cdate"] < merged[DATE]]
     status = merged.groupby("_row")["resolved"].all().reindex(range(len(sv)))
     sv["group"] = status.map({True: "resolved", False: "unresolved"}).fillna("no complaint")
     rows = []

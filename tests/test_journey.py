@@ -121,15 +121,23 @@ def test_top_paths_time_order_not_row_order(tp):
 def test_channel_profile_hand_worked():
     tx = pd.DataFrame({"customer_id": [1, 1, 1, 2, 3, 3],
                        "channel": ["app", "store", "app", "web", "web", "store"],
-                       "amount": [10.0, 20.0, 30.0, 5.0, 1.0, 3.0]})
+                       "amount": [10.0, 20.0, 30.0, 5.0, 1.0, 3.0],
+                       "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05",
+                                               "2024-01-06 15:30"], format="ISO8601")})
     p = J.channel_profile(tx)
-    assert p.loc[1, "purchases"] == 3 and p.loc[1, "spend"] == 60.0
+    assert p.loc[1, "n_orders"] == 3 and p.loc[1, "total_spend"] == 60.0
+    assert p.loc[1, "mean_order_value"] == pytest.approx(20.0)
     assert p.loc[1, "main_channel"] == "app" and p.loc[1, "main_channel_share"] == pytest.approx(2 / 3)
     assert p.loc[3, "main_channel"] == "store"  # tie -> alphabetical
     assert p["channels"].tolist() == ["app+store", "web", "store+web"]
     assert p["multichannel"].tolist() == [True, False, True]
     with pytest.raises(TypeError, match="'amount' must be numeric"):
         J.channel_profile(tx.assign(amount=tx["amount"].astype(str)))
+    # the same features as crm.features.customer_features, on the last order's day by default
+    f = crm.features.customer_features(tx, observation_end="2024-01-06", channel_col="channel")
+    pd.testing.assert_series_equal(p["n_channels"], f["n_channels"])
+    with pytest.raises(ValueError, match="after observation_end"):
+        J.channel_profile(tx, observation_end="2024-01-05")
 
 
 def test_omnichannel_summary_on_company(company):
@@ -137,7 +145,7 @@ def test_omnichannel_summary_on_company(company):
     s = J.omnichannel_summary(tx, surveys=company.surveys)
     assert s["customers"].sum() == tx["customer_id"].nunique()
     assert s["share"].sum() == pytest.approx(1.0)
-    total = (s["spend"] * s["customers"]).sum()
+    total = (s["total_spend"] * s["customers"]).sum()
     assert total == pytest.approx(tx["amount"].sum())
     assert s["respondents"].sum() == company.surveys["customer_id"].nunique()
     # independent check of one group's mean CSAT
@@ -181,13 +189,13 @@ def test_experience_table_hand_worked(tp):
     assert et["slow_resolution"].tolist() == [0, 0, 1, 0]
     assert et["inquiry"].tolist() == [0, 1, 0, 0]
     assert et["abandoned_cart"].tolist() == [0, 0, 1, 0]  # customer 2's session 2
-    windowed = J.experience_table(sv, it, window_days=30).set_index("survey_id")
+    windowed = J.experience_table(sv, it, lookback_days=30).set_index("survey_id")
     assert windowed["complaint"].tolist() == [1, 0, 1, 0]  # survey 2 is > 30 days after
     assert len(et) == len(sv) and (et["csat"] == sv["csat"].to_numpy()).all()
     with pytest.raises(ValueError, match="unknown value"):
         J.experience_table(sv, it.assign(type="praise"))
-    with pytest.raises(ValueError, match="window_days must be a positive"):
-        J.experience_table(sv, it, window_days=0)
+    with pytest.raises(ValueError, match="lookback_days must be a positive"):
+        J.experience_table(sv, it, lookback_days=0)
 
 
 def test_moments_of_truth_recovers_known_ols_effects():
@@ -293,8 +301,13 @@ def test_complaint_followup_hand_worked():
     assert longer["repurchased"].tolist() == [1, 0, 1]
     with pytest.raises(ValueError, match="horizon_days must be a positive"):
         J.complaint_followup(it, tx, observation_end="2024-12-31", horizon_days=-1)
-    with pytest.raises(ValueError, match="No complaint was filed"):
+    with pytest.raises(ValueError, match="after observation_end"):
         J.complaint_followup(it, tx, observation_end="2024-01-05")
+    with pytest.raises(ValueError, match="No complaint has its 180-day follow-up window"):
+        J.complaint_followup(it[it["date"] > "2024-07-04"], tx, observation_end="2024-12-31")
+    # the end day counts whole: a complaint on 4 July at 10:00 has its 180 days by 31 December 23:59
+    edge = it.iloc[[0]].assign(interaction_id=9, date=pd.Timestamp("2024-07-04 10:00"))
+    assert 9 in J.complaint_followup(pd.concat([it, edge]), tx, observation_end="2024-12-31")["interaction_id"].tolist()
     with pytest.raises(ValueError, match="observation_end is required"):
         J.complaint_followup(it, tx, observation_end=None)
 

@@ -29,7 +29,8 @@ def tx():
 
 # ----------------------------------------------------------------------------- behaviour / attitude
 def test_behavioural_loyalty_hand_worked(tx):
-    lines = pd.DataFrame({"transaction_id": [1, 1, 2, 3, 4, 5, 6], "product_id": [1, 2, 1, 3, 1, 2, 2]})
+    lines = pd.DataFrame({"transaction_id": [1, 1, 2, 3, 4, 5, 6], "product_id": [1, 2, 1, 3, 1, 2, 2],
+                          "line_amount": [4.0, 6.0, 20.0, 30.0, 5.0, 8.0, 8.0]})
     products = pd.DataFrame({"product_id": [1, 2, 3], "category": ["coffee", "bakery", "coffee"]})
     b = L.behavioural_loyalty(tx, observation_end="2024-02-10", order_lines=lines, products=products)
     assert b.loc[1, "n_orders"] == 3 and bool(b.loc[1, "repeat_buyer"])
@@ -43,6 +44,26 @@ def test_behavioural_loyalty_hand_worked(tx):
     assert b["n_categories"].to_dict() == {1: 2, 2: 1, 3: 1}
     assert b.loc[1, "total_spend"] == pytest.approx(60.0)
     assert L.repeat_purchase_rate(tx) == pytest.approx(2 / 3)
+
+
+def test_behavioural_loyalty_is_customer_features():
+    """The shared columns are exactly crm.features.customer_features: one definition of each."""
+    d = crm.synth.generate(n_customers=400, seed=5)
+    b = L.behavioural_loyalty(d.transactions, observation_end=d.observation_end)
+    f = crm.features.customer_features(d.transactions, observation_end=d.observation_end, discount_col="discount")
+    for col in ["n_orders", "tenure_days", "recency_days", "orders_per_month", "total_spend", "discount_share"]:
+        pd.testing.assert_series_equal(b[col], f[col], check_names=False)
+
+
+def test_behavioural_loyalty_end_day_is_inside_the_window(tx):
+    """A purchase at 15:30 on the observation_end day belongs to the window (crm.time.window_end)."""
+    late = pd.concat([tx, tx.iloc[[3]].assign(transaction_id=7, date=pd.Timestamp("2024-02-10 15:30"))])
+    b = L.behavioural_loyalty(late, observation_end="2024-02-10")
+    assert b.loc[2, "n_orders"] == 2 and b.loc[2, "recency_days"] == 0
+    li = L.loyalty_index(late, observation_end="2024-02-10")
+    assert li.loc[2, "repeat_purchases"] == 2
+    with pytest.raises(ValueError, match="after observation_end"):
+        L.behavioural_loyalty(late, observation_end="2024-02-09")
 
 
 def test_behavioural_loyalty_validation(tx):
@@ -150,7 +171,7 @@ def test_programme_effect_before_after_by_hand():
     rows = [(c, d) for c, ds in dates.items() for d in ds]
     rows += [(c, d) for c in range(3, 8) for d in ("2024-01-01", "2024-02-01", "2024-02-15", "2024-03-01", "2024-03-15")]
     tx = pd.DataFrame(rows, columns=["customer_id", "date"]).assign(date=lambda d: pd.to_datetime(d["date"]))
-    pe = L.programme_effect(customers, tx, observation_end="2024-06-30", window_weeks=4).set_index("method")
+    pe = L.programme_effect(customers, tx, observation_end="2024-06-30", lookback_days=28).set_index("method")
     # before (Feb 2 - Mar 1): member 1 has 1 order, member 2 has 2; after (Mar 1 - Mar 29): 3 and 1
     assert pe.loc["before_after", "rate_ratio"] == pytest.approx(4 / 3)
     lo, hi = proportion_confint(4, 7, method="beta")
@@ -168,8 +189,8 @@ def test_programme_effect_errors(data):
         L.programme_effect(cust.assign(member_since=pd.NaT), data.transactions, observation_end=data.observation_end)
     with pytest.raises(ValueError, match="both members and non-members"):
         L.programme_effect(cust.assign(is_member=False), data.transactions, observation_end=data.observation_end)
-    with pytest.raises(ValueError, match="window_weeks"):
-        L.programme_effect(cust, data.transactions, observation_end=data.observation_end, window_weeks=0)
+    with pytest.raises(ValueError, match="lookback_days"):
+        L.programme_effect(cust, data.transactions, observation_end=data.observation_end, lookback_days=0)
 
 
 @pytest.fixture(scope="module")

@@ -217,7 +217,7 @@ def test_ab_test_means_agree_with_statsmodels_welch():
     df = _experiment()
     t = df.loc[df["group"] == "treatment", "spend"].to_numpy()
     c = df.loc[df["group"] == "control", "spend"].to_numpy()
-    r = mon.ab_test(df, outcome_col="spend", kind="mean", alpha=0.1).iloc[0]
+    r = mon.ab_test(df, outcome_col="spend", kind="mean", alpha=0.1, confidence=0.9).iloc[0]
     stat, p, _ = ttest_ind(t, c, usevar="unequal")
     assert (r["statistic"], r["p_value"]) == pytest.approx((stat, p), rel=1e-8)
     lo, hi = CompareMeans(DescrStatsW(t), DescrStatsW(c)).tconfint_diff(alpha=0.1, usevar="unequal")

@@ -5,6 +5,8 @@ Each check recomputes the expected answer from ``data`` with :mod:`crmlab.profil
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 
 from crmlab import profile
@@ -16,33 +18,37 @@ from crmlab.check.compare import (
     resolve_data,
 )
 
+if TYPE_CHECKING:
+    from crmlab.data.container import CRMData
+
 __all__ = [
-    "SOURCE_SEED", "AS_OF", "orders_per_customer", "complaints_per_customer",
+    "SOURCE_RANDOM_STATE", "OBSERVATION_END", "orders_per_customer", "complaints_per_customer",
     "duplicate_store_records", "clean_emails", "golden_record", "days_since_last_purchase",
 ]
 
-SOURCE_SEED = 1
-"""Seed of the two disagreeing extracts: ``crm.profile.source_extracts(data, seed=check.SOURCE_SEED)``."""
+SOURCE_RANDOM_STATE = 1
+"""Random state of the two disagreeing extracts:
+``crm.profile.source_extracts(data, random_state=check.SOURCE_RANDOM_STATE)``."""
 
-AS_OF = pd.Timestamp("2024-06-30 23:59:59")
-"""The date of the point-in-time profile exercise."""
+OBSERVATION_END = pd.Timestamp("2024-06-30")
+"""The date of the point-in-time profile exercise (its whole day counts)."""
 
 
 def _extracts(data):
-    return profile.source_extracts(data, seed=SOURCE_SEED)
+    return profile.source_extracts(data, random_state=SOURCE_RANDOM_STATE)
 
 
-def orders_per_customer(answer, data=None) -> None:
+def orders_per_customer(answer: Any, data: CRMData | None = None) -> None:
     """Number of orders of every customer, 0 for those who never bought, indexed by customer_id."""
     data = resolve_data(data)
-    expected = profile.customer_profile(data)["orders"]
+    expected = profile.customer_profile(data)["n_orders"]
     assert_series_matches(answer, expected, what="your orders per customer",
                           hint="Count transactions per customer_id, then reindex on every customer in "
                                "data.customers with fill_value=0: prospects have 0 orders, not a missing row.")
     passed("orders_per_customer")
 
 
-def complaints_per_customer(answer, data=None) -> None:
+def complaints_per_customer(answer: Any, data: CRMData | None = None) -> None:
     """Number of complaints (interactions of type 'complaint') of every customer, 0 if none."""
     data = resolve_data(data)
     expected = profile.customer_profile(data)["complaints"]
@@ -52,7 +58,7 @@ def complaints_per_customer(answer, data=None) -> None:
     passed("complaints_per_customer")
 
 
-def duplicate_store_records(answer, data=None) -> None:
+def duplicate_store_records(answer: Any, data: CRMData | None = None) -> None:
     """The set of customer ids that appear more than once in the store system's extract."""
     data = resolve_data(data)
     store, _ = _extracts(data)
@@ -62,7 +68,7 @@ def duplicate_store_records(answer, data=None) -> None:
     passed("duplicate_store_records")
 
 
-def clean_emails(answer, data=None) -> None:
+def clean_emails(answer: Any, data: CRMData | None = None) -> None:
     """The online shop's e-mails, trimmed and lower-cased, indexed by customer_id."""
     data = resolve_data(data)
     _, online = _extracts(data)
@@ -73,7 +79,7 @@ def clean_emails(answer, data=None) -> None:
     passed("clean_emails")
 
 
-def golden_record(answer, data=None) -> None:
+def golden_record(answer: Any, data: CRMData | None = None) -> None:
     """One row per customer with the reconciled ``email`` and ``phone`` of both extracts.
 
     The online e-mails are cleaned first; the latest non-missing value wins.
@@ -93,12 +99,14 @@ def golden_record(answer, data=None) -> None:
     passed("golden_record")
 
 
-def days_since_last_purchase(answer, data=None) -> None:
-    """Days since each buyer's last purchase as known on :data:`AS_OF` (buyers up to then only)."""
+def days_since_last_purchase(answer: Any, data: CRMData | None = None) -> None:
+    """Days since each buyer's last purchase (``recency_days``) as known at the end of the day
+    :data:`OBSERVATION_END` (buyers up to then only)."""
     data = resolve_data(data)
-    view = profile.customer_profile(data, as_of=AS_OF)
-    expected = view["days_since_last_purchase"].dropna().astype("int64")
+    view = profile.customer_profile(data, observation_end=OBSERVATION_END)
+    expected = view["recency_days"].dropna().astype("int64")
     assert_series_matches(answer, expected, what="your days since last purchase",
-                          hint="Use only transactions on or before check.AS_OF and count whole days from the "
-                               "last purchase to check.AS_OF (not to today, and not to the observation end).")
+                          hint="Use only transactions up to the end of the day check.OBSERVATION_END and count "
+                               "whole days from the day of the last purchase to check.OBSERVATION_END (not to "
+                               "today, and not to the data's observation end).")
     passed("days_since_last_purchase")

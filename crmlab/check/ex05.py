@@ -5,6 +5,8 @@ Each check recomputes the expected answer from ``data`` with :mod:`crmlab.satisf
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 
 from crmlab import satisfaction
@@ -17,6 +19,9 @@ from crmlab.check.compare import (
 )
 from crmlab.data.schema import LOYALTY_ITEMS, SERVQUAL_DIMENSIONS
 
+if TYPE_CHECKING:
+    from crmlab.data.container import CRMData
+
 __all__ = ["nps_score", "csat_top2", "loyalty_alpha", "nps_by_region", "driver_ranking", "servqual_gaps"]
 
 PERF = [f"perf_{d}" for d in SERVQUAL_DIMENSIONS]
@@ -26,7 +31,7 @@ def _number(answer):
     return answer.score if isinstance(answer, satisfaction.ScoreResult) else answer
 
 
-def nps_score(answer, data=None) -> None:
+def nps_score(answer: Any, data: CRMData | None = None) -> None:
     """Net Promoter Score of all survey answers, in points (-100 to 100)."""
     data = resolve_data(data)
     expected = satisfaction.nps(data.surveys["nps"]).score
@@ -36,7 +41,7 @@ def nps_score(answer, data=None) -> None:
     passed("nps_score")
 
 
-def csat_top2(answer, data=None) -> None:
+def csat_top2(answer: Any, data: CRMData | None = None) -> None:
     """CSAT: percentage of answers of 4 or 5 on the 1-5 ``csat`` question."""
     data = resolve_data(data)
     expected = satisfaction.csat(data.surveys["csat"], scale=5, top_box=2).score
@@ -46,7 +51,7 @@ def csat_top2(answer, data=None) -> None:
     passed("csat_top2")
 
 
-def loyalty_alpha(answer, data=None) -> None:
+def loyalty_alpha(answer: Any, data: CRMData | None = None) -> None:
     """Cronbach's alpha of the three attitudinal loyalty items (``loy_*``)."""
     data = resolve_data(data)
     expected = satisfaction.cronbach_alpha(data.surveys[list(LOYALTY_ITEMS)])
@@ -56,7 +61,7 @@ def loyalty_alpha(answer, data=None) -> None:
     passed("loyalty_alpha")
 
 
-def nps_by_region(answer, data=None) -> None:
+def nps_by_region(answer: Any, data: CRMData | None = None) -> None:
     """NPS per customer region: a table with ``region``, ``score``, ``ci_low``, ``ci_high``, ``n``."""
     data = resolve_data(data)
     sv = data.surveys.merge(data.customers[["customer_id", "region"]], on="customer_id", how="left")
@@ -67,7 +72,7 @@ def nps_by_region(answer, data=None) -> None:
     passed("nps_by_region")
 
 
-def driver_ranking(answer, data=None) -> None:
+def driver_ranking(answer: Any, data: CRMData | None = None) -> None:
     """The five ``perf_*`` drivers of ``csat``, most important first (LMG relative importance)."""
     data = resolve_data(data)
     expected = satisfaction.key_drivers(data.surveys, target="csat", drivers=PERF)["driver"]
@@ -80,7 +85,7 @@ def driver_ranking(answer, data=None) -> None:
     passed("driver_ranking")
 
 
-def servqual_gaps(answer, data=None) -> None:
+def servqual_gaps(answer: Any, data: CRMData | None = None) -> None:
     """SERVQUAL gap (perception - expectation) per dimension: a Series indexed by dimension name."""
     data = resolve_data(data)
     expected = satisfaction.gap_analysis(data.surveys).set_index("dimension")["gap"]

@@ -5,6 +5,8 @@ Each check recomputes the expected answer from ``data`` with :mod:`crmlab.satisf
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 
 from crmlab import satisfaction
@@ -17,11 +19,14 @@ from crmlab.check.compare import (
     resolve_data,
 )
 
+if TYPE_CHECKING:
+    from crmlab.data.container import CRMData
+
 __all__ = ["complaints_per_1000", "resolved_share_by_category", "median_resolution_days", "slowest_channel",
            "recovery_table"]
 
 
-def complaints_per_1000(answer, data=None) -> None:
+def complaints_per_1000(answer: Any, data: CRMData | None = None) -> None:
     """Complaints per 1,000 orders over the whole period."""
     data = resolve_data(data)
     expected = satisfaction.complaint_rate(data.interactions, data.transactions)["complaints_per_1000_orders"].iloc[0]
@@ -31,7 +36,7 @@ def complaints_per_1000(answer, data=None) -> None:
     passed("complaints_per_1000")
 
 
-def resolved_share_by_category(answer, data=None) -> None:
+def resolved_share_by_category(answer: Any, data: CRMData | None = None) -> None:
     """Share of complaints resolved per complaint category: a Series indexed by category."""
     data = resolve_data(data)
     m = satisfaction.complaint_metrics(data.interactions, by="category")
@@ -46,7 +51,7 @@ def resolved_share_by_category(answer, data=None) -> None:
     passed("resolved_share_by_category")
 
 
-def median_resolution_days(answer, data=None) -> None:
+def median_resolution_days(answer: Any, data: CRMData | None = None) -> None:
     """Median days to resolve a complaint, over resolved complaints."""
     data = resolve_data(data)
     expected = satisfaction.complaint_metrics(data.interactions, by=None)["resolution_days_p50"].iloc[0]
@@ -56,7 +61,7 @@ def median_resolution_days(answer, data=None) -> None:
     passed("median_resolution_days")
 
 
-def slowest_channel(answer, data=None) -> None:
+def slowest_channel(answer: Any, data: CRMData | None = None) -> None:
     """The service channel with the highest 90th percentile of complaint resolution time."""
     data = resolve_data(data)
     m = satisfaction.complaint_metrics(data.interactions, by="channel")
@@ -69,7 +74,7 @@ def slowest_channel(answer, data=None) -> None:
     passed("slowest_channel")
 
 
-def recovery_table(answer, data=None) -> None:
+def recovery_table(answer: Any, data: CRMData | None = None) -> None:
     """The service-recovery comparison with survey outcomes (``service_recovery(..., surveys=...)``)."""
     data = resolve_data(data)
     expected = satisfaction.service_recovery(data.interactions, data.transactions, surveys=data.surveys)

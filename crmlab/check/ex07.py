@@ -5,6 +5,8 @@ Each check recomputes the expected answer from ``data`` with :mod:`crmlab.loyalt
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 
 from crmlab import loyalty
@@ -17,10 +19,13 @@ from crmlab.check.compare import (
     resolve_data,
 )
 
+if TYPE_CHECKING:
+    from crmlab.data.container import CRMData
+
 __all__ = ["repeat_rate", "surveyed_loyalty", "loyalty_types", "curve", "naive_vs_adjusted"]
 
 
-def repeat_rate(answer, data=None) -> None:
+def repeat_rate(answer: Any, data: CRMData | None = None) -> None:
     """Share of buying customers with at least two orders."""
     data = resolve_data(data)
     expected = loyalty.repeat_purchase_rate(data.transactions)
@@ -36,7 +41,7 @@ def _surveyed(data) -> pd.DataFrame:
     return a[["attitudinal"]].join(b[["orders_per_month"]], how="inner").reset_index()
 
 
-def surveyed_loyalty(answer, data=None) -> None:
+def surveyed_loyalty(answer: Any, data: CRMData | None = None) -> None:
     """Per surveyed customer: ``customer_id``, ``attitudinal`` and ``orders_per_month``."""
     data = resolve_data(data)
     assert_frame_matches(answer, _surveyed(data), key="customer_id", what="your loyalty table",
@@ -46,7 +51,7 @@ def surveyed_loyalty(answer, data=None) -> None:
     passed("surveyed_loyalty")
 
 
-def loyalty_types(answer, data=None) -> None:
+def loyalty_types(answer: Any, data: CRMData | None = None) -> None:
     """Number of surveyed customers in each Dick & Basu cell (median cuts): a Series by loyalty type."""
     data = resolve_data(data)
     m = loyalty.loyalty_matrix(_surveyed(data), attitudinal="attitudinal", behavioural="orders_per_month")
@@ -59,7 +64,7 @@ def loyalty_types(answer, data=None) -> None:
     passed("loyalty_types")
 
 
-def curve(answer, data=None) -> None:
+def curve(answer: Any, data: CRMData | None = None) -> None:
     """Satisfaction-loyalty curve: share of respondents who bought again after their survey, by ``csat``."""
     data = resolve_data(data)
     sv = data.surveys
@@ -73,7 +78,7 @@ def curve(answer, data=None) -> None:
     passed("curve")
 
 
-def naive_vs_adjusted(answer, data=None) -> None:
+def naive_vs_adjusted(answer: Any, data: CRMData | None = None) -> None:
     """The programme effect as a dict ``{"naive": ..., "before_after": ...}`` (relative increase, 0.2 = +20%)."""
     data = resolve_data(data)
     pe = loyalty.programme_effect(data.customers, data.transactions, observation_end=data.observation_end)

@@ -5,6 +5,8 @@ Each check recomputes the expected answer from ``data`` with :mod:`crmlab.journe
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from crmlab import journey
 from crmlab.check.compare import (
     assert_frame_matches,
@@ -13,6 +15,9 @@ from crmlab.check.compare import (
     passed,
     resolve_data,
 )
+
+if TYPE_CHECKING:
+    from crmlab.data.container import CRMData
 
 __all__ = [
     "channel_funnel",
@@ -26,7 +31,7 @@ __all__ = [
 ]
 
 
-def channel_funnel(answer, data=None) -> None:
+def channel_funnel(answer: Any, data: CRMData | None = None) -> None:
     """Funnel (visit, browse, cart, purchase) per channel: sessions and conversions."""
     data = resolve_data(data)
     expected = journey.funnel(data.touchpoints, by="channel")[
@@ -37,7 +42,7 @@ def channel_funnel(answer, data=None) -> None:
     passed("channel_funnel")
 
 
-def cart_abandonment_rate(answer, data=None) -> None:
+def cart_abandonment_rate(answer: Any, data: CRMData | None = None) -> None:
     """Share of sessions that reached the cart through the strict funnel (after visit and browse)
     but did not purchase."""
     data = resolve_data(data)
@@ -49,7 +54,7 @@ def cart_abandonment_rate(answer, data=None) -> None:
     passed("cart_abandonment_rate")
 
 
-def abandonment_by_channel(answer, data=None) -> None:
+def abandonment_by_channel(answer: Any, data: CRMData | None = None) -> None:
     """Per channel: share of the sessions with a cart (in any order) that end without a purchase."""
     data = resolve_data(data)
     f = journey.funnel(data.touchpoints, by="channel", strict=False)
@@ -61,7 +66,7 @@ def abandonment_by_channel(answer, data=None) -> None:
     passed("abandonment_by_channel")
 
 
-def reorder_share(answer, data=None) -> None:
+def reorder_share(answer: Any, data: CRMData | None = None) -> None:
     """Per channel: share of the purchase sessions that went straight to the cart (no browsing)."""
     data = resolve_data(data)
     tp = data.touchpoints
@@ -76,7 +81,7 @@ def reorder_share(answer, data=None) -> None:
     passed("reorder_share")
 
 
-def converting_paths(answer, data=None) -> None:
+def converting_paths(answer: Any, data: CRMData | None = None) -> None:
     """The 3 most common paths to purchase with ``sessions``, ``share`` and ``median_minutes``."""
     data = resolve_data(data)
     expected = journey.top_paths(data.touchpoints, n=3)[["path", "sessions", "share", "median_minutes"]]
@@ -86,18 +91,18 @@ def converting_paths(answer, data=None) -> None:
     passed("converting_paths")
 
 
-def multichannel_comparison(answer, data=None) -> None:
-    """Customers, purchases and spend per customer for single- vs multi-channel buyers."""
+def multichannel_comparison(answer: Any, data: CRMData | None = None) -> None:
+    """Customers, orders and spend per customer for single- vs multi-channel buyers."""
     data = resolve_data(data)
     expected = journey.omnichannel_summary(data.transactions, by="multichannel")[
-        ["customers", "purchases", "spend"]]
+        ["customers", "n_orders", "total_spend"]]
     assert_frame_matches(answer, expected, key="multichannel", what="your comparison",
                          hint="crm.journey.omnichannel_summary(data.transactions, by='multichannel'); "
-                              "purchases and spend are means per customer.")
+                              "n_orders and total_spend are means per customer.")
     passed("multichannel_comparison")
 
 
-def unresolved_complaint_effect(answer, data=None) -> None:
+def unresolved_complaint_effect(answer: Any, data: CRMData | None = None) -> None:
     """OLS effect on CSAT of an unresolved complaint before the survey, holding resolved
     complaints and inquiries fixed."""
     data = resolve_data(data)
@@ -112,7 +117,7 @@ def unresolved_complaint_effect(answer, data=None) -> None:
     passed("unresolved_complaint_effect")
 
 
-def repurchase_effect(answer, data=None) -> None:
+def repurchase_effect(answer: Any, data: CRMData | None = None) -> None:
     """Average marginal effect of an unresolved complaint on repurchase within 180 days (logit)."""
     data = resolve_data(data)
     f = journey.complaint_followup(data.interactions, data.transactions, observation_end=data.observation_end,

@@ -5,6 +5,8 @@ Each check recomputes the expected answer from ``data`` with :mod:`crmlab.privac
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 
 from crmlab import privacy
@@ -16,6 +18,9 @@ from crmlab.check.compare import (
     passed,
     resolve_data,
 )
+
+if TYPE_CHECKING:
+    from crmlab.data.container import CRMData
 
 __all__ = [
     "KEY",
@@ -35,7 +40,7 @@ QUASI_IDENTIFIERS = ["age", "gender", "region", "city_tier"]
 """Quasi-identifiers of the ``customers`` table used in the exercises."""
 
 
-def pseudonymized_transactions(answer, data=None) -> None:
+def pseudonymized_transactions(answer: Any, data: CRMData | None = None) -> None:
     """The transactions table with ``customer_id`` pseudonymised with :data:`KEY`."""
     data = resolve_data(data)
     expected = privacy.pseudonymize_frame(data.transactions, "customer_id", KEY)
@@ -44,7 +49,7 @@ def pseudonymized_transactions(answer, data=None) -> None:
     passed("pseudonymized_transactions")
 
 
-def masked_contacts(answer, data=None) -> None:
+def masked_contacts(answer: Any, data: CRMData | None = None) -> None:
     """One row per customer: ``customer_id``, masked ``email`` and masked ``phone``."""
     data = resolve_data(data)
     c = data.customers
@@ -59,7 +64,7 @@ def masked_contacts(answer, data=None) -> None:
     passed("masked_contacts")
 
 
-def unique_share(answer, data=None) -> None:
+def unique_share(answer: Any, data: CRMData | None = None) -> None:
     """Share of customers who are unique on :data:`QUASI_IDENTIFIERS` (class size 1)."""
     data = resolve_data(data)
     expected = float((privacy.class_sizes(data.customers, QUASI_IDENTIFIERS) == 1).mean())
@@ -69,7 +74,7 @@ def unique_share(answer, data=None) -> None:
     passed("unique_share")
 
 
-def k_with_age_bands(answer, data=None) -> None:
+def k_with_age_bands(answer: Any, data: CRMData | None = None) -> None:
     """k-anonymity on the quasi-identifiers after replacing age by 10-year bands."""
     data = resolve_data(data)
     c = data.customers.assign(age=privacy.band(data.customers["age"], 10))
@@ -80,7 +85,7 @@ def k_with_age_bands(answer, data=None) -> None:
     passed("k_with_age_bands")
 
 
-def analysis_extract(answer, data=None) -> None:
+def analysis_extract(answer: Any, data: CRMData | None = None) -> None:
     """An extract of ``customers`` that is 5-anonymous and holds no direct identifier.
 
     Any valid extract passes: the check verifies the properties, not one particular
@@ -122,7 +127,7 @@ def analysis_extract(answer, data=None) -> None:
     passed("analysis_extract")
 
 
-def member_mailing_list(answer, data=None) -> None:
+def member_mailing_list(answer: Any, data: CRMData | None = None) -> None:
     """Loyalty members who gave marketing consent: ``customer_id`` and ``email`` only."""
     data = resolve_data(data)
     members = data.customers[data.customers["is_member"].to_numpy(dtype=bool)]

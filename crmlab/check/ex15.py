@@ -5,6 +5,8 @@ Each check recomputes the expected answer from ``data`` with :mod:`crmlab.monito
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 
 from crmlab import monitoring
@@ -16,6 +18,9 @@ from crmlab.check.compare import (
     passed,
     resolve_data,
 )
+
+if TYPE_CHECKING:
+    from crmlab.data.container import CRMData
 
 __all__ = [
     "CHART_START",
@@ -34,7 +39,7 @@ def _kpis(data):
     return monitoring.kpi_table(data)
 
 
-def monthly_active(answer, data=None) -> None:
+def monthly_active(answer: Any, data: CRMData | None = None) -> None:
     """Distinct customers who bought in each month: a Series indexed by monthly Period."""
     data = resolve_data(data)
     expected = _kpis(data).set_index("period")["active_customers"]
@@ -50,7 +55,7 @@ def monthly_active(answer, data=None) -> None:
     passed("monthly_active")
 
 
-def churn_rate_last_month(answer, data=None) -> None:
+def churn_rate_last_month(answer: Any, data: CRMData | None = None) -> None:
     """Churn rate of the last month of the data (3-month inactivity window), as a fraction."""
     data = resolve_data(data)
     expected = float(_kpis(data)["churn_rate"].iloc[-1])
@@ -60,7 +65,7 @@ def churn_rate_last_month(answer, data=None) -> None:
     passed("churn_rate_last_month")
 
 
-def churn_chart(answer, data=None) -> None:
+def churn_chart(answer: Any, data: CRMData | None = None) -> None:
     """p-chart of the monthly churn rate from :data:`CHART_START`, limits from its first 12 months."""
     data = resolve_data(data)
     k = _kpis(data)
@@ -79,7 +84,7 @@ def _campaign(data):
     return campaign_table(data)
 
 
-def campaign_test(answer, data=None) -> None:
+def campaign_test(answer: Any, data: CRMData | None = None) -> None:
     """Two-proportion test of ``retained`` between treated and control customers of the campaign."""
     data = resolve_data(data)
     expected = monitoring.ab_test(_campaign(data), group_col="treated", treatment=1, control=0,
@@ -95,7 +100,7 @@ def campaign_test(answer, data=None) -> None:
     passed("campaign_test")
 
 
-def customers_needed(answer, data=None) -> None:
+def customers_needed(answer: Any, data: CRMData | None = None) -> None:
     """Treated customers needed to detect +3 points of retention with 80 % power (equal groups)."""
     data = resolve_data(data)
     table = _campaign(data)

@@ -37,11 +37,11 @@ def satisfaction_loyalty_plot(curve: pd.DataFrame, *, ax=None, **kwargs):
 
 
 def loyalty_matrix_plot(data: pd.DataFrame, *, attitudinal: str, behavioural: str, hue: str = "loyalty_type",
-                        ax=None, jitter: float = 0.15, seed: int = 0):
+                        ax=None, jitter: float = 0.15, random_state: int | None = 0):
     """Scatter of attitude × behaviour coloured by Dick & Basu cell, with the cut lines.
 
     ``data`` comes from :func:`crmlab.loyalty.loyalty_matrix`; points are jittered
-    (``jitter``, fixed ``seed``) because ratings and counts repeat.
+    (``jitter``, fixed ``random_state``) because ratings and counts repeat.
 
     >>> import pandas as pd, crmlab as crm
     >>> df = pd.DataFrame({"att": [6, 6, 2, 2], "orders": [9, 1, 9, 1]})
@@ -52,7 +52,7 @@ def loyalty_matrix_plot(data: pd.DataFrame, *, attitudinal: str, behavioural: st
 
     require_columns(data, [attitudinal, behavioural, hue], name="data")
     ax = plt.subplots(figsize=(6.5, 4.5))[1] if ax is None else ax
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     colours = {"true loyalty": "tab:green", "latent loyalty": "tab:blue", "spurious loyalty": "tab:orange",
                "no loyalty": "tab:grey"}
     for name, part in data.groupby(hue, sort=True):
