@@ -13,8 +13,9 @@ Three tools, from the simplest to the most personal:
   who bought them) to what a customer already bought: item-to-item collaborative
   filtering (Linden, Smith & York 2003).
 
-Recommenders are judged on a time-based holdout (:func:`split_by_time`): fit on the
-purchases before a cutoff, recommend, and count how often a customer's later purchases
+Recommenders are scikit-learn estimators (``clone``, ``get_params``/``set_params``).
+They are judged on a time-based holdout (:func:`split_by_time`): fit on the purchases up
+to a cutoff day, recommend, and count how often a customer's later purchases
 are in the list (:func:`hit_rate_at_k`) and how much of the catalogue the lists use
 (:func:`catalogue_coverage`). :func:`evaluate_recommenders` does all of it in one call.
 
@@ -32,19 +33,21 @@ Examples
 from __future__ import annotations
 
 from itertools import combinations
+from math import comb
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.metrics.pairwise import cosine_similarity
+from sklearn.utils.validation import check_is_fitted
 
+from crmlab import time as crm_time
+from crmlab._estimator import TextReprEstimator
 from crmlab.validation import (
     check_fraction,
     check_frame,
-    check_is_fitted,
     check_positive_int,
-    check_timestamp,
     require_columns,
 )
 
@@ -154,6 +157,9 @@ def _incidence(rows, cols, n_rows, n_cols) -> sparse.csr_matrix:
 
 
 # --------------------------------------------------------------------------- rules
+_MAX_CANDIDATES = 2_000_000  # itemsets of one size examined at most (memory and time stay bounded)
+
+
 def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_confidence: float,
                       min_lift: float = 1.0, item_col: str = "product_id",
                       basket_col: str = "transaction_id", max_len: int = 2) -> pd.DataFrame:
@@ -237,6 +243,12 @@ def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_conf
         for i in members:  # dense columns only for items still in play
             if i not in columns:
                 columns[i] = X[:, i].toarray().ravel().astype(bool)
+        if comb(len(members), size) > _MAX_CANDIDATES:
+            raise ValueError(
+                f"association_rules would examine {comb(len(members), size):,} candidate itemsets of {size} "
+                f"items (more than {_MAX_CANDIDATES:,}); raise min_support (now {min_support}) or lower "
+                f"max_len (now {max_len})."
+            )
         candidates = [c for c in combinations(members, size)
                       if all(sub in prev for sub in combinations(c, size - 1))]
         level = []
@@ -272,33 +284,40 @@ def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_conf
 # --------------------------------------------------------------------------- holdout
 def split_by_time(lines: pd.DataFrame, cutoff, *, date_col: str = "date"
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split purchase lines into ``(train, test)``: before ``cutoff`` and from ``cutoff`` on.
+    """Split purchase lines into ``(train, test)``: up to the day of ``cutoff``, and after it.
 
+    The cutoff day belongs to the training side, its whole day (a purchase at 15:30 on
+    that day is training data), as every ``cutoff`` in crmlab (:mod:`crmlab.time`).
     A recommender must be judged on purchases it could not have seen, exactly as it
     would be used: trained on the past, scored on the future.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> lines = pd.DataFrame({"date": ["2024-01-05", "2024-03-01"], "product_id": [1, 2]})
+    >>> lines = pd.DataFrame({"date": ["2024-01-05", "2024-02-01 15:30", "2024-03-01"], "product_id": [1, 2, 3]})
     >>> train, test = split_by_time(lines, "2024-02-01")
     >>> len(train), len(test)
-    (1, 1)
+    (2, 1)
     """
-    cutoff = check_timestamp(cutoff, name="cutoff")
     df = check_frame(lines, dates=[date_col], not_missing=[date_col], name="lines")
-    before = df[date_col] < cutoff
-    if not before.any() or before.all():
+    later = crm_time.after(df[date_col], cutoff, name="cutoff")
+    day = crm_time.day(cutoff, name="cutoff")
+    if later.all() or not later.any():
         raise ValueError(
-            f"cutoff={cutoff.date()} leaves one side empty: {date_col!r} runs from "
-            f"{df[date_col].min().date()} to {df[date_col].max().date()}. Pick a date inside that range."
+            f"cutoff={day.date()} leaves one side empty: {date_col!r} runs from "
+            f"{df[date_col].min().date()} to {df[date_col].max().date()}. Pick a day inside that range "
+            f"(the cutoff day itself is training data)."
         )
-    return df[before].reset_index(drop=True), df[~before].reset_index(drop=True)
+    return df[~later].reset_index(drop=True), df[later].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- recommenders
-class _BaseRecommender:
-    """Shared fit/recommend plumbing: customer × item purchase matrix and top-k lists."""
+class _BaseRecommender(TextReprEstimator):
+    """Shared fit/recommend plumbing: customer × item purchase matrix and top-k lists.
+
+    A scikit-learn estimator: ``__init__`` only stores parameters, ``fit`` learns the
+    attributes ending in ``_``.
+    """
 
     def _fit_matrix(self, lines: pd.DataFrame):
         customer_col, item_col = self.customer_col, self.item_col
@@ -309,7 +328,6 @@ class _BaseRecommender:
         # popularity = number of distinct customers who bought the item
         self.popularity_ = pd.Series(np.asarray(self.user_items_.sum(axis=0)).ravel(),
                                      index=pd.Index(items, name=item_col), name="customers")
-        self._customer_index = pd.Index(customers)
         return rows, cols
 
     def _scores(self, rows: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
@@ -344,7 +362,7 @@ class _BaseRecommender:
         return pd.concat(parts, ignore_index=True)
 
     def _recommend_chunk(self, ids: np.ndarray, k: int, exclude_purchased: bool) -> pd.DataFrame:
-        pos = self._customer_index.get_indexer(ids)
+        pos = pd.Index(self.customers_).get_indexer(ids)
         known = pos >= 0
         n_items = len(self.items_)
         scores = np.zeros((len(ids), n_items))
@@ -372,24 +390,11 @@ class _BaseRecommender:
         })
         return res
 
-    def __repr__(self):
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
         fitted = (f"; fitted on {len(self.customers_)} customers x {len(self.items_)} items"
                   if getattr(self, "user_items_", None) is not None else "")
         return f"{type(self).__name__}({params}){fitted}"
-
-    def get_params(self, deep: bool = True) -> dict:
-        import inspect
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {n: getattr(self, n) for n in names}
-
-    def set_params(self, **params):
-        for name, value in params.items():
-            if name not in self.get_params():
-                raise ValueError(f"{type(self).__name__} has no parameter {name!r}; "
-                                 f"choose from {list(self.get_params())}.")
-            setattr(self, name, value)
-        return self
 
 
 class PopularityRecommender(_BaseRecommender):
@@ -413,8 +418,8 @@ class PopularityRecommender(_BaseRecommender):
         self.customer_col = customer_col
         self.item_col = item_col
 
-    def fit(self, lines: pd.DataFrame, y=None):
-        """Count distinct buyers per item in ``lines`` (one row per purchase line)."""
+    def fit(self, lines: pd.DataFrame, y: None = None) -> "PopularityRecommender":
+        """Count distinct buyers per item in ``lines`` (one row per purchase line; ``y`` is ignored)."""
         self._fit_matrix(lines)
         return self
 
@@ -452,7 +457,8 @@ class SegmentPopularityRecommender(_BaseRecommender):
         self.item_col = item_col
         self.segment_col = segment_col
 
-    def fit(self, lines: pd.DataFrame, y=None, *, segments: pd.DataFrame):
+    def fit(self, lines: pd.DataFrame, y: None = None, *,
+            segments: pd.DataFrame) -> "SegmentPopularityRecommender":
         """Count distinct buyers per item within each segment.
 
         ``segments`` is a DataFrame with ``customer_col`` and ``segment_col`` (one row
@@ -525,8 +531,8 @@ class ItemKNNRecommender(_BaseRecommender):
         self.customer_col = customer_col
         self.item_col = item_col
 
-    def fit(self, lines: pd.DataFrame, y=None):
-        """Learn item-item cosine similarities from ``lines`` (one row per purchase line)."""
+    def fit(self, lines: pd.DataFrame, y: None = None) -> "ItemKNNRecommender":
+        """Learn item-item cosine similarities from ``lines`` (one row per purchase line; ``y`` is ignored)."""
         if self.n_neighbors is not None:
             check_positive_int(self.n_neighbors, name="n_neighbors")
         self._fit_matrix(lines)
