@@ -15,19 +15,21 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "validation", "datasets", "synth", "features", "segmentation", "lifecycle",
+    "validation", "data", "time", "synth", "features", "segmentation", "lifecycle",
     "profile", "satisfaction", "loyalty", "clv", "churn", "survival", "uplift", "recommend",
     "journey", "privacy", "monitoring", "plot", "check", "course", "engines", "cli",
 )
 
-__all__ = ["CRMData", "load_retail", "load_cdnow", "load_donations", *_SUBMODULES]
+__all__ = ["CRMData", "load_retail", "load_cdnow", "load_donations", "load_mobi", *_SUBMODULES]
 
 
 def __getattr__(name: str):
+    if name in {"data", "CRMData", "load_retail", "load_cdnow", "load_donations", "load_mobi"}:
+        importlib.import_module("crmlab.synth")  # registers how a saved dataset's config is rebuilt
+        data = importlib.import_module("crmlab.data")
+        return data if name == "data" else getattr(data, name)
     if name in _SUBMODULES:
         return importlib.import_module(f"crmlab.{name}")
-    if name in {"CRMData", "load_retail", "load_cdnow", "load_donations"}:
-        return getattr(importlib.import_module("crmlab.datasets"), name)
     raise AttributeError(f"module 'crmlab' has no attribute {name!r}")
 
 

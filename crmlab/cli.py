@@ -68,7 +68,7 @@ def generate(
 @app.command()
 def describe(directory: Path = typer.Argument(..., help="A directory written by `crmlab generate`.")) -> None:
     """Print the tables, row counts and period of a saved dataset."""
-    from crmlab.datasets import CRMData
+    from crmlab.data import CRMData
 
     if not directory.is_dir():
         _fail(f"{str(directory)!r} is not a directory.")

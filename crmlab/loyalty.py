@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from crmlab.satisfaction import _cut
-from crmlab.synth.schema import LOYALTY_ITEMS
+from crmlab.data.schema import LOYALTY_ITEMS
 from crmlab.validation import (
     check_fraction,
     check_frame,

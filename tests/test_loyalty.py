@@ -61,7 +61,7 @@ def test_attitudinal_loyalty_uses_latest_answer_and_is_reliable(data):
     assert att.loc[1, "attitudinal"] == pytest.approx(6.0)
     att = L.attitudinal_loyalty(data.surveys)
     assert len(att) == data.surveys["customer_id"].nunique()
-    assert crm.satisfaction.cronbach_alpha(data.surveys[list(crm.synth.schema.LOYALTY_ITEMS)]) > 0.7
+    assert crm.satisfaction.cronbach_alpha(data.surveys[list(crm.data.schema.LOYALTY_ITEMS)]) > 0.7
 
 
 # ----------------------------------------------------------------------------- loyalty index

@@ -76,7 +76,7 @@ def test_wheel_ships_the_retail_dataset_and_loads_it(tmp_path):
         assert "crmlab/_retail/transactions.csv" in names and "crmlab/_retail/meta.json" in names
         zf.extractall(tmp_path / "site")
     code = (
-        "import crmlab, crmlab.datasets as d; assert crmlab.__file__.startswith(%r); "
+        "import crmlab, crmlab.data as d; assert crmlab.__file__.startswith(%r); "
         "data = d.load_retail(); print(len(data.customers))" % str(tmp_path / "site")
     )
     res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,

@@ -14,7 +14,7 @@ from sklearn.linear_model import LinearRegression
 
 import crmlab as crm
 from crmlab import satisfaction as S
-from crmlab.synth.schema import SERVQUAL_DIMENSIONS
+from crmlab.data.schema import SERVQUAL_DIMENSIONS
 
 PERF = [f"perf_{d}" for d in SERVQUAL_DIMENSIONS]
 

@@ -11,7 +11,7 @@ from lifetimes import BetaGeoFitter, GammaGammaFitter
 
 import crmlab as crm
 from crmlab.synth import Segment, SimulationConfig
-from crmlab.synth.schema import TABLES
+from crmlab.data.schema import TABLES
 
 DIGITAL = ("web", "app", "mini_program")
 

@@ -129,3 +129,9 @@ def test_check_is_fitted():
 
     with pytest.raises(v.NotFittedError, match="Model is not fitted yet. Call .fit"):
         v.check_is_fitted(Model())
+
+
+def test_not_fitted_error_is_scikit_learns():
+    from sklearn.exceptions import NotFittedError
+
+    assert v.NotFittedError is NotFittedError

@@ -15,7 +15,7 @@ from crmlab.check.compare import (
     passed,
     resolve_data,
 )
-from crmlab.synth.schema import LOYALTY_ITEMS, SERVQUAL_DIMENSIONS
+from crmlab.data.schema import LOYALTY_ITEMS, SERVQUAL_DIMENSIONS
 
 __all__ = ["nps_score", "csat_top2", "loyalty_alpha", "nps_by_region", "driver_ranking", "servqual_gaps"]
 

@@ -9,6 +9,9 @@ True
 from crmlab.synth.btyd import bgnbd_summary
 from crmlab.synth.config import CATEGORIES, COMPLEMENTS, Segment, SimulationConfig
 from crmlab.synth.generator import generate
-from crmlab.synth.schema import TABLES
+from crmlab.data.container import register_config_decoder
+from crmlab.data.schema import TABLES
+
+register_config_decoder(SimulationConfig.from_dict)
 
 __all__ = ["generate", "bgnbd_summary", "SimulationConfig", "Segment", "TABLES", "CATEGORIES", "COMPLEMENTS"]

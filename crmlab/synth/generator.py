@@ -28,7 +28,8 @@ import pandas as pd
 import pyarrow as pa
 
 from crmlab.synth.config import CATEGORIES, COMPLEMENTS, SimulationConfig
-from crmlab.synth.schema import SERVQUAL_DIMENSIONS, TABLES
+from crmlab.data.container import CRMData
+from crmlab.data.schema import SERVQUAL_DIMENSIONS, TABLES
 
 __all__ = ["generate"]
 
@@ -97,7 +98,6 @@ def generate(
     >>> len(data.customers)
     200
     """
-    from crmlab.datasets import CRMData
 
     if isinstance(n_customers, (bool, np.bool_)) or not isinstance(n_customers, (int, np.integer)):
         raise TypeError(f"n_customers must be an integer, got {n_customers!r}.")

