@@ -44,6 +44,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from crmlab import time as crm_time
 from crmlab._estimator import TextReprEstimator
+from crmlab.data import columns as C
 from crmlab.validation import (
     check_fraction,
     check_frame,
@@ -68,7 +69,9 @@ __all__ = [
 
 # --------------------------------------------------------------------------- data
 def purchase_lines(transactions: pd.DataFrame, order_lines: pd.DataFrame,
-                   products: pd.DataFrame | None = None) -> pd.DataFrame:
+                   products: pd.DataFrame | None = None, *, customer_col: str = C.CUSTOMER,
+                   date_col: str = C.DATE, transaction_col: str = C.TRANSACTION, product_col: str = C.PRODUCT,
+                   channel_col: str = C.CHANNEL) -> pd.DataFrame:
     """Join order lines to their order (customer, date, channel) and product (category).
 
     The simulated company keeps who bought and when in ``transactions`` and what was
@@ -76,11 +79,13 @@ def purchase_lines(transactions: pd.DataFrame, order_lines: pd.DataFrame,
 
     Parameters
     ----------
-    transactions : DataFrame with ``transaction_id``, ``customer_id``, ``date``
-        (other columns such as ``channel`` are carried along).
-    order_lines : DataFrame with ``transaction_id`` and ``product_id``.
-    products : optional DataFrame with ``product_id`` and ``category`` (and any other
-        product attributes) to add.
+    transactions : DataFrame with ``transaction_col``, ``customer_col``, ``date_col``
+        (and ``channel_col`` when present, carried along).
+    order_lines : DataFrame with ``transaction_col`` and ``product_col``.
+    products : optional DataFrame with ``product_col`` and any product attributes (such as
+        ``category``) to add.
+    customer_col, date_col, transaction_col, product_col, channel_col : str
+        Column names (defaults: :mod:`crmlab.data.columns`).
 
     Returns
     -------
@@ -94,30 +99,30 @@ def purchase_lines(transactions: pd.DataFrame, order_lines: pd.DataFrame,
     >>> {"customer_id", "date", "product_id", "category"} <= set(lines.columns)
     True
     """
-    tx = check_frame(transactions, required=["transaction_id", "customer_id"], dates=["date"],
-                     not_missing=["transaction_id", "customer_id", "date"], unique="transaction_id",
+    tx = check_frame(transactions, required=[transaction_col, customer_col], dates=[date_col],
+                     not_missing=[transaction_col, customer_col, date_col], unique=transaction_col,
                      name="transactions")
-    ol = check_frame(order_lines, required=["transaction_id", "product_id"],
-                     not_missing=["transaction_id", "product_id"], name="order_lines")
-    keep = [c for c in ["transaction_id", "customer_id", "date", "channel"] if c in tx.columns]
-    out = ol.merge(tx[keep], on="transaction_id", how="left", validate="many_to_one")
-    orphan = out["customer_id"].isna()
+    ol = check_frame(order_lines, required=[transaction_col, product_col],
+                     not_missing=[transaction_col, product_col], name="order_lines")
+    keep = [c for c in [transaction_col, customer_col, date_col, channel_col] if c in tx.columns]
+    out = ol.merge(tx[keep], on=transaction_col, how="left", validate="many_to_one")
+    orphan = out[customer_col].isna()
     if orphan.any():
         raise ValueError(
-            f"order_lines has {int(orphan.sum())} line(s) whose transaction_id is not in transactions "
-            f"(e.g. {out.loc[orphan, 'transaction_id'].tolist()[0]!r}). Pass the transactions table that "
+            f"order_lines has {int(orphan.sum())} line(s) whose {transaction_col} is not in transactions "
+            f"(e.g. {out.loc[orphan, transaction_col].tolist()[0]!r}). Pass the transactions table that "
             f"belongs to these order lines."
         )
     if products is not None:
-        pr = check_frame(products, required=["product_id"], unique="product_id", name="products")
-        extra = [c for c in pr.columns if c == "product_id" or c not in out.columns]
-        out = out.merge(pr[extra], on="product_id", how="left", validate="many_to_one")
-    sort = [c for c in ["date", "transaction_id", "line_no", "product_id"] if c in out.columns]
+        pr = check_frame(products, required=[product_col], unique=product_col, name="products")
+        extra = [c for c in pr.columns if c == product_col or c not in out.columns]
+        out = out.merge(pr[extra], on=product_col, how="left", validate="many_to_one")
+    sort = [c for c in [date_col, transaction_col, "line_no", product_col] if c in out.columns]
     return out.sort_values(sort, kind="stable").reset_index(drop=True)
 
 
-def baskets(order_lines: pd.DataFrame, *, item_col: str = "product_id",
-            basket_col: str = "transaction_id") -> pd.DataFrame:
+def baskets(order_lines: pd.DataFrame, *, item_col: str = C.PRODUCT,
+            basket_col: str = C.TRANSACTION) -> pd.DataFrame:
     """One-hot basket table: one row per basket, one boolean column per item.
 
     This is the input format of mlxtend's ``apriori`` (and of any spreadsheet
@@ -161,8 +166,8 @@ _MAX_CANDIDATES = 2_000_000  # itemsets of one size examined at most (memory and
 
 
 def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_confidence: float,
-                      min_lift: float = 1.0, item_col: str = "product_id",
-                      basket_col: str = "transaction_id", max_len: int = 2) -> pd.DataFrame:
+                      min_lift: float = 1.0, item_col: str = C.PRODUCT,
+                      basket_col: str = C.TRANSACTION, max_len: int = 2) -> pd.DataFrame:
     r"""Association rules A → C from shopping baskets (购物篮分析, 关联规则).
 
     Frequent itemsets are found level by level (Apriori: an itemset can only be
@@ -282,7 +287,7 @@ def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_conf
 
 
 # --------------------------------------------------------------------------- holdout
-def split_by_time(lines: pd.DataFrame, cutoff, *, date_col: str = "date"
+def split_by_time(lines: pd.DataFrame, cutoff, *, date_col: str = C.DATE
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split purchase lines into ``(train, test)``: up to the day of ``cutoff``, and after it.
 
@@ -414,7 +419,7 @@ class PopularityRecommender(_BaseRecommender):
 
     _source = "popular"
 
-    def __init__(self, *, customer_col: str = "customer_id", item_col: str = "product_id"):
+    def __init__(self, *, customer_col: str = C.CUSTOMER, item_col: str = C.PRODUCT):
         self.customer_col = customer_col
         self.item_col = item_col
 
@@ -451,7 +456,7 @@ class SegmentPopularityRecommender(_BaseRecommender):
 
     _source = "segment_popular"
 
-    def __init__(self, *, customer_col: str = "customer_id", item_col: str = "product_id",
+    def __init__(self, *, customer_col: str = C.CUSTOMER, item_col: str = C.PRODUCT,
                  segment_col: str = "segment"):
         self.customer_col = customer_col
         self.item_col = item_col
@@ -525,8 +530,8 @@ class ItemKNNRecommender(_BaseRecommender):
 
     _source = "item_knn"
 
-    def __init__(self, *, n_neighbors: int | None = 50, customer_col: str = "customer_id",
-                 item_col: str = "product_id"):
+    def __init__(self, *, n_neighbors: int | None = 50, customer_col: str = C.CUSTOMER,
+                 item_col: str = C.PRODUCT):
         self.n_neighbors = n_neighbors
         self.customer_col = customer_col
         self.item_col = item_col
@@ -578,7 +583,7 @@ def _keep_top_per_row(sim: sparse.csr_matrix, n: int) -> sparse.csr_matrix:
 
 # --------------------------------------------------------------------------- evaluation
 def hit_rate_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int = 10,
-                  customer_col: str = "customer_id", item_col: str = "product_id") -> float:
+                  customer_col: str = C.CUSTOMER, item_col: str = C.PRODUCT) -> float:
     r"""Share of customers with at least one relevant item among their top ``k``.
 
     .. math:: \text{HR@}k = \frac{1}{|U|}\sum_{u\in U} \mathbf 1\big[\text{top}_k(u)\cap T_u \neq \emptyset\big]
@@ -608,7 +613,7 @@ def hit_rate_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: i
 
 
 def catalogue_coverage(recommendations: pd.DataFrame, catalogue, *,
-                       item_col: str = "product_id") -> float:
+                       item_col: str = C.PRODUCT) -> float:
     """Share of the catalogue that appears in at least one recommendation list.
 
     A recommender that shows everyone the same 10 best sellers covers 10 items; a
@@ -641,7 +646,7 @@ def catalogue_coverage(recommendations: pd.DataFrame, catalogue, *,
 
 
 def evaluate_recommenders(models: dict, train: pd.DataFrame, test: pd.DataFrame, *, k: int = 10,
-                          customer_col: str = "customer_id", item_col: str = "product_id",
+                          customer_col: str = C.CUSTOMER, item_col: str = C.PRODUCT,
                           fit_params: dict | None = None) -> pd.DataFrame:
     """Fit each model on ``train`` and score its top-``k`` lists on ``test``.
 
@@ -667,7 +672,7 @@ def evaluate_recommenders(models: dict, train: pd.DataFrame, test: pd.DataFrame,
     >>> import crmlab as crm
     >>> data = crm.load_retail()
     >>> lines = crm.recommend.purchase_lines(data.transactions, data.order_lines)
-    >>> train, test = crm.recommend.split_by_time(lines, "2024-07-01")
+    >>> train, test = crm.recommend.split_by_time(lines, "2024-06-30")
     >>> table = crm.recommend.evaluate_recommenders(
     ...     {"popular": crm.recommend.PopularityRecommender(),
     ...      "item_knn": crm.recommend.ItemKNNRecommender()}, train, test, k=10)
@@ -713,8 +718,8 @@ def _new_purchases(train, test, customer_col, item_col) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- segments
-def segment_affinity(lines: pd.DataFrame, segments: pd.DataFrame, *, item_col: str = "category",
-                     segment_col: str = "segment", customer_col: str = "customer_id") -> pd.DataFrame:
+def segment_affinity(lines: pd.DataFrame, segments: pd.DataFrame, *, item_col: str = C.CATEGORY,
+                     segment_col: str = "segment", customer_col: str = C.CUSTOMER) -> pd.DataFrame:
     r"""How much more (or less) each segment buys each item or category than everyone.
 
     .. math:: \text{affinity}_{s,i} = \frac{\text{share of segment } s\text{'s lines that are } i}

@@ -16,7 +16,7 @@ from crmlab.clv import (
     ParetoNBDModel,
     ShiftedBetaGeometricModel,
 )
-from crmlab.validation import NotFittedError
+from sklearn.exceptions import NotFittedError
 
 lifetimes = pytest.importorskip("lifetimes")
 
@@ -270,8 +270,8 @@ def test_gamma_gamma_gradient(cdnow_monetary):
 def test_loglik_stable_for_heavy_buyers():
     # large frequencies overflow a naive product of gamma functions
     s = pd.DataFrame({"frequency": [0, 400, 1000, 5], "recency": [0, 99.0, 100.0, 3.0], "T": [100.0] * 4})
-    for model in (BetaGeoModel(), ParetoNBDModel(), ModifiedBetaGeoModel()):
-        model.params_ = pd.Series([0.5, 5.0, 0.8, 3.0], index=list(model._param_names))
+    for cls in (BetaGeoModel, ParetoNBDModel, ModifiedBetaGeoModel):
+        model = cls.from_params(**dict(zip(cls._param_names, [0.5, 5.0, 0.8, 3.0])))
         ll = model._loglik(model.params_.to_numpy(), *(s[c].to_numpy(dtype=float) for c in s))
         assert np.all(np.isfinite(ll))
         assert np.all(np.isfinite(model.predict_purchases(s, 52)))

@@ -57,8 +57,11 @@ def _fit_time_unit(model: str, summary, time_unit: str | None) -> str:
 
 def _check_same_unit(model, summary=None, time_unit: str | None = None) -> str:
     """Raise when ``summary`` or ``time_unit`` is in another unit than the one ``model`` was fitted in."""
-    fitted = model.time_unit_
     name = type(model).__name__
+    fitted = getattr(model, "time_unit_", None)
+    if fitted is None:
+        raise ValueError(f"{name} has parameters but no time_unit_; fit it, or build it with "
+                         f"{name}.from_params(..., time_unit='D' or 'W').")
     if time_unit is not None and crm_time.check_time_unit(time_unit) != fitted:
         raise ValueError(
             f"time_unit={time_unit!r} ({crm_time.unit_name(time_unit)}) differs from the unit "

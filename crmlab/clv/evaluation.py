@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from crmlab import time as crm_time
 from crmlab._estimator import TextReprEstimator
 from crmlab.clv._base import _check_rft, _check_same_unit, _fit_time_unit, _weights
+from crmlab.data import columns as C
 from crmlab.validation import (
     check_array,
     check_frame,
@@ -208,7 +209,7 @@ def conditional_expectation_table(predictions: pd.DataFrame, *, max_frequency: i
 
 
 def tracking_table(model, transactions: pd.DataFrame, *, cutoff, observation_end,
-                   customer_col: str = "customer_id", date_col: str = "date", time_unit: str | None = None,
+                   customer_col: str = C.CUSTOMER, date_col: str = C.DATE, time_unit: str | None = None,
                    baseline: HistoricalRateBaseline | None = None) -> pd.DataFrame:
     """Repeat transactions of a cohort per period, actual vs expected by the model.
 
