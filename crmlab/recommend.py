@@ -227,12 +227,12 @@ def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_conf
 
     # level 1, then candidates of size k from frequent itemsets of size k-1 (Apriori)
     counts = np.asarray(X.sum(axis=0)).ravel()
-    frequent = {(i,): int(c) for i, c in enumerate(counts) if c / n >= min_support}
+    frequent: dict[tuple[int, ...], int] = {(i,): int(c) for i, c in enumerate(counts) if c / n >= min_support}
     singles = np.array(sorted(i for (i,) in frequent), dtype=np.int64)
     # pairs: co-occurrence counts of the frequent items in one sparse product
     Xf = X[:, singles]
     co = (Xf.T @ Xf).tocoo()
-    level = []
+    level: list[tuple[int, ...]] = []
     for a, b, c in zip(co.row, co.col, co.data):
         if a < b and c / n >= min_support:
             pair = (int(singles[a]), int(singles[b]))
@@ -263,7 +263,7 @@ def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_conf
                 frequent[cand] = count
                 level.append(cand)
 
-    records = []
+    records: list[tuple] = []
     for itemset, count in frequent.items():
         if len(itemset) < 2:
             continue
@@ -299,7 +299,8 @@ def split_by_time(lines: pd.DataFrame, cutoff, *, date_col: str = C.DATE
     Examples
     --------
     >>> import pandas as pd
-    >>> lines = pd.DataFrame({"date": ["2024-01-05", "2024-02-01 15:30", "2024-03-01"], "product_id": [1, 2, 3]})
+    >>> lines = pd.DataFrame({"date": pd.to_datetime(["2024-01-05 09:00", "2024-02-01 15:30", "2024-03-01 10:00"]),
+    ...                       "product_id": [1, 2, 3]})
     >>> train, test = split_by_time(lines, "2024-02-01")
     >>> len(train), len(test)
     (2, 1)
@@ -356,10 +357,10 @@ class _BaseRecommender(TextReprEstimator):
         """
         check_is_fitted(self, "user_items_")
         k = check_positive_int(k, name="k")
-        ids = pd.Series(customer_ids) if not isinstance(customer_ids, pd.Series) else customer_ids
-        if ids.isna().any():
+        given = pd.Series(customer_ids) if not isinstance(customer_ids, pd.Series) else customer_ids
+        if given.isna().any():
             raise ValueError("customer_ids has missing values; drop them first.")
-        ids = ids.drop_duplicates().to_numpy()
+        ids = given.drop_duplicates().to_numpy()
         # score in chunks so that a large catalogue never needs a huge dense matrix
         size = max(1, 2_000_000 // max(len(self.items_), 1))
         parts = [self._recommend_chunk(ids[i:i + size], k, exclude_purchased)
@@ -423,7 +424,7 @@ class PopularityRecommender(_BaseRecommender):
         self.customer_col = customer_col
         self.item_col = item_col
 
-    def fit(self, lines: pd.DataFrame, y: None = None) -> "PopularityRecommender":
+    def fit(self, lines: pd.DataFrame, y: object = None) -> "PopularityRecommender":
         """Count distinct buyers per item in ``lines`` (one row per purchase line; ``y`` is ignored)."""
         self._fit_matrix(lines)
         return self
@@ -462,7 +463,7 @@ class SegmentPopularityRecommender(_BaseRecommender):
         self.item_col = item_col
         self.segment_col = segment_col
 
-    def fit(self, lines: pd.DataFrame, y: None = None, *,
+    def fit(self, lines: pd.DataFrame, y: object = None, *,
             segments: pd.DataFrame) -> "SegmentPopularityRecommender":
         """Count distinct buyers per item within each segment.
 
@@ -536,7 +537,7 @@ class ItemKNNRecommender(_BaseRecommender):
         self.customer_col = customer_col
         self.item_col = item_col
 
-    def fit(self, lines: pd.DataFrame, y: None = None) -> "ItemKNNRecommender":
+    def fit(self, lines: pd.DataFrame, y: object = None) -> "ItemKNNRecommender":
         """Learn item-item cosine similarities from ``lines`` (one row per purchase line; ``y`` is ignored)."""
         if self.n_neighbors is not None:
             check_positive_int(self.n_neighbors, name="n_neighbors")

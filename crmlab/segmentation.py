@@ -57,8 +57,8 @@ __all__ = [
 # ----------------------------------------------------------------------------- RFM
 def _quantile_score(values: pd.Series, bins: int) -> pd.Series:
     """Score 1..bins by rank: ``1 + floor(bins * (rank - 1) / n)`` with tied values sharing the lowest rank."""
-    rank = values.rank(method="min")
-    return (1 + np.floor(bins * (rank - 1) / len(values))).astype("int64")
+    rank = values.rank(method="min").to_numpy()
+    return pd.Series(1 + np.floor(bins * (rank - 1) / len(values)), index=values.index).astype("int64")
 
 
 def rfm_scores(
@@ -186,11 +186,11 @@ def rfm_segments(scores: pd.DataFrame, *, scheme: str = "eight", threshold: floa
         if threshold is not None:
             raise ValueError("threshold applies to scheme='eight' only; the grid uses the scores 1-5 as they are.")
         for col in (r_col, f_col):
-            check_in_range(scores[col], low=1, high=5, name=f"scores[{col!r}]")
+            check_in_range(scores[col].to_numpy(dtype=float), low=1, high=5, name=f"scores[{col!r}]")
             if (scores[col] != np.round(scores[col])).any():
                 raise ValueError(f"scores[{col!r}] must hold whole scores 1-5 for scheme='grid'; "
                                  f"build them with rfm_scores(..., bins=5).")
-        english = [RFM_GRID.loc[int(r), int(f)] for r, f in zip(scores[r_col], scores[f_col])]
+        english = [str(RFM_GRID.loc[int(r), int(f)]) for r, f in zip(scores[r_col], scores[f_col])]
         return pd.DataFrame({"segment": english, "segment_zh": [_GRID_ZH[e] for e in english]}, index=scores.index)
     out = pd.DataFrame(index=scores.index)
     for key, col in zip(("R", "F", "M"), cols):
@@ -438,16 +438,17 @@ def _values(values, name: str = "values") -> np.ndarray:
 
 
 def _scaled_values(values, what: str, name: str = "values") -> np.ndarray:
-    """Non-negative values divided by their maximum, so sums never overflow float64.
+    """Non-negative values scaled so that the largest is below 1: sums never overflow float64.
 
     Shares of value do not change under scaling; values near the float64 limit (1e308)
-    would otherwise sum to inf and every share to NaN.
+    would otherwise sum to inf and every share to NaN. The scale is a power of two, so
+    scaling is exact and ordinary values give bit-for-bit the unscaled shares.
     """
     arr = _values(values, name)
     top = arr.max()
     if not top > 0:
         raise ValueError(f"{name} sum to 0 (every value is 0): {what} needs some positive value.")
-    return arr / top
+    return np.ldexp(arr, -int(np.frexp(top)[1]))
 
 
 def lorenz_curve(values) -> pd.DataFrame:

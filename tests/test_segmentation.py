@@ -156,10 +156,11 @@ def test_clusters_recover_latent_segments_of_the_simulated_company():
     from sklearn.model_selection import cross_val_predict
 
     data = crm.synth.generate(n_customers=3000, seed=1)
-    features = crm.features.persona_features(
-        data.transactions, as_of=data.observation_end, discount_col="discount",
+    features = crm.features.customer_features(
+        data.transactions, observation_end=data.observation_end, discount_col="discount",
         order_lines=data.order_lines, products=data.products)
-    X = features[features["frequency"] >= 3].drop(columns=["frequency", "monetary"])
+    behaviour = ["recency_days", "orders_per_month", "mean_order_value", "discount_share"]
+    X = features.loc[features["n_orders"] >= 3, behaviour + [c for c in features if c.startswith("share_")]]
     truth = data.truth.set_index("customer_id")["segment"].reindex(X.index)
     k = data.truth["segment"].nunique()
     labels = cluster_segments(X, k)

@@ -100,6 +100,7 @@ def clv_12m(answer, data=None) -> None:
     bg = clv.BetaGeoModel().fit(summary)
     gg = clv.GammaGammaModel().fit(summary[summary["frequency"] > 0])
     expected = clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, discount_rate=0.01)
+    assert isinstance(expected, pd.Series)
     assert_series_matches(answer, expected, rtol=1e-4, atol=1e-6, what="your CLV",
                           hint="Fit GammaGammaModel on the repeat buyers only (frequency > 0), then "
                                "crm.clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, "

@@ -92,8 +92,8 @@ def _weights(summary: pd.DataFrame, weights, *, name: str = "summary") -> np.nda
     if weights is None:
         return np.ones(len(summary))
     if isinstance(weights, str):
-        w = check_frame(summary, numeric=[weights], not_missing=[weights], nonnegative=[weights], name=name)[weights]
-        return w.to_numpy(dtype=float)
+        column = check_frame(summary, numeric=[weights], not_missing=[weights], nonnegative=[weights], name=name)
+        return column[weights].to_numpy(dtype=float)
     w = check_array(weights, name="weights")
     check_same_length(summary=summary, weights=w)
     if (w < 0).any():
@@ -385,7 +385,7 @@ class _RFTModel(_BaseModel):
 
     _has_time_unit = True
 
-    def fit(self, summary: pd.DataFrame, y: None = None, *, frequency_col: str = "frequency",
+    def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
             recency_col: str = "recency", T_col: str = "T", weights=None,
             time_unit: str | None = None) -> "_RFTModel":
         """Fit the model to a customer summary by maximum likelihood.

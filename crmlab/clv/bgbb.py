@@ -84,7 +84,7 @@ class BetaGeoBetaBinomModel(_BaseModel):
     def _loglik(self, params, x, tx, n):
         return _bgbb_loglik(params, x, tx, n)
 
-    def fit(self, summary: pd.DataFrame, y: None = None, *, frequency_col: str = "frequency",
+    def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
             recency_col: str = "recency", n_periods_col: str = "periods", weights=None) -> "BetaGeoBetaBinomModel":
         """Fit to (frequency, recency, number of opportunities) per customer or pattern.
 

@@ -55,7 +55,7 @@ class HistoricalRateBaseline(TextReprEstimator):
 
     _label = "historical rate"
 
-    def fit(self, summary: pd.DataFrame, y: None = None, *, frequency_col: str = "frequency",
+    def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
             recency_col: str = "recency", T_col: str = "T", weights=None,
             time_unit: str | None = None) -> "HistoricalRateBaseline":
         """Pool the repeat rate of ``summary`` (``y`` is ignored; ``time_unit`` as in BetaGeoModel.fit)."""

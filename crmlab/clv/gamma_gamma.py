@@ -104,7 +104,7 @@ class GammaGammaModel(_BaseModel):
     def _initial_params(self, x, m, *, w):
         return np.array([1.0, 2.0, max(float(np.dot(w, m) / w.sum()), 1e-6)])
 
-    def fit(self, summary: pd.DataFrame, y: None = None, *, frequency_col: str = "frequency",
+    def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
             monetary_col: str = "monetary_value", weights=None) -> "GammaGammaModel":
         """Fit to repeat buyers' number of repeat purchases and mean repeat spend.
 

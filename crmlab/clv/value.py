@@ -165,7 +165,8 @@ def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGamm
     --------
     >>> import crmlab as crm
     >>> from crmlab.clv import BetaGeoModel, GammaGammaModel, customer_lifetime_value
-    >>> summary = crm.features.customer_summary(crm.load_cdnow(), amount_col="amount",
+    >>> log = crm.load_cdnow()
+    >>> summary = crm.features.customer_summary(log[log["date"] <= "1997-09-30"], amount_col="amount",
     ...                                         observation_end="1997-09-30")
     >>> bg = BetaGeoModel().fit(summary)
     >>> bg.time_unit_
