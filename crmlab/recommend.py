@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 from itertools import combinations
 from math import comb
 
@@ -397,7 +398,9 @@ class _BaseRecommender(TextReprEstimator):
         return res
 
     def __repr__(self, N_CHAR_MAX: int = 700) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
+        # parameters in the order of the signature (get_params sorts them alphabetically)
+        names = [n for n in inspect.signature(type(self).__init__).parameters if n != "self"]
+        params = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
         fitted = (f"; fitted on {len(self.customers_)} customers x {len(self.items_)} items"
                   if getattr(self, "user_items_", None) is not None else "")
         return f"{type(self).__name__}({params}){fitted}"
