@@ -195,14 +195,14 @@ def test_clv_discounting_and_margin(fitted, raw_summary):
 def test_clv_interval(fitted, raw_summary):
     bg, gg = fitted
     few = raw_summary.iloc[:300]
-    out = customer_lifetime_value(bg, gg, few, horizon_months=12, interval=0.9, n_draws=100, random_state=0)
+    out = customer_lifetime_value(bg, gg, few, horizon_months=12, confidence=0.9, n_draws=100, random_state=0)
     assert list(out.columns) == ["clv", "lower", "upper"]
     assert (out["lower"] <= out["upper"]).all()
     inside = (out["lower"] <= out["clv"]) & (out["clv"] <= out["upper"])
     assert inside.mean() > 0.95
-    again = customer_lifetime_value(bg, gg, few, horizon_months=12, interval=0.9, n_draws=100, random_state=0)
+    again = customer_lifetime_value(bg, gg, few, horizon_months=12, confidence=0.9, n_draws=100, random_state=0)
     pd.testing.assert_frame_equal(out, again)
-    wider = customer_lifetime_value(bg, gg, few, horizon_months=12, interval=0.99, n_draws=100, random_state=0)
+    wider = customer_lifetime_value(bg, gg, few, horizon_months=12, confidence=0.99, n_draws=100, random_state=0)
     assert ((wider["upper"] - wider["lower"]) >= (out["upper"] - out["lower"]) - 1e-12).all()
 
 
@@ -224,6 +224,6 @@ def test_clv_errors(fitted, raw_summary):
         customer_lifetime_value(bg, gg, raw_summary.drop(columns="monetary_value"))
     given = BetaGeoModel.from_params(**bg.params_.to_dict(), time_unit="W")
     with pytest.raises(ValueError, match="no standard errors"):
-        customer_lifetime_value(given, gg, raw_summary, interval=0.9)
+        customer_lifetime_value(given, gg, raw_summary, confidence=0.9)
     with pytest.raises(ValueError, match="needs exactly the parameters"):
         BetaGeoModel.from_params(r=1.0, alpha=2.0)

@@ -336,7 +336,7 @@ class _BaseModel(TextReprEstimator):
         if not np.all(np.isfinite(cov)):
             raise ValueError(f"{type(self).__name__} has no standard errors (not fitted, or a singular Hessian), "
                              f"so no interval "
-                             f"can be drawn; pass interval=None.")
+                             f"can be drawn; pass confidence=None.")
         return np.exp(rng.multivariate_normal(np.log(self.params_.to_numpy()), cov, size=n_draws))
 
     @classmethod

@@ -111,7 +111,7 @@ def _clv_values(model, t_params, spend, data, months, factor, discount_rate, mar
 
 def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGammaModel, summary: pd.DataFrame, *,
                             horizon_months: int = 12, discount_rate: float = 0.01, time_unit: str | None = None,
-                            margin: float = 1.0, interval: float | None = None, n_draws: int = 200,
+                            margin: float = 1.0, confidence: float | None = None, n_draws: int = 200,
                             random_state: int | np.random.Generator | None = None,
                             frequency_col: str | None = None, recency_col: str | None = None,
                             T_col: str | None = None, monetary_col: str | None = None) -> pd.Series | pd.DataFrame:
@@ -149,8 +149,9 @@ def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGamm
         raises ``ValueError`` naming both.
     margin : float, default 1
         Profit margin applied to revenue (1 = revenue CLV); a finite number >= 0.
-    interval : float, optional
-        E.g. 0.9 for a 90% interval: parameters of both models are drawn from the normal
+    confidence : float, optional
+        Level of an interval, e.g. 0.9 for a 90% interval (``None``, the default: no
+        interval): parameters of both models are drawn from the normal
         approximation to their log-estimates (inverse Hessian), and the per-customer
         quantiles of the CLV over ``n_draws`` draws are returned.
     n_draws, random_state : bootstrap size and seed.
@@ -159,7 +160,7 @@ def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGamm
 
     Returns
     -------
-    Series ``clv``, or with ``interval`` a DataFrame with columns ``clv``, ``lower``, ``upper``.
+    Series ``clv``, or with ``confidence`` a DataFrame with columns ``clv``, ``lower``, ``upper``.
 
     Examples
     --------
@@ -207,9 +208,9 @@ def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGamm
         raise ValueError(f"CLV is not finite for {int((~np.isfinite(clv)).sum())} customer(s) (e.g. row "
                          f"{summary.index[bad]!r}): the spend model's q <= 1 has no finite mean spend, or values "
                          f"overflow. Check the fitted parameters and the scale of monetary_value.")
-    if interval is None:
+    if confidence is None:
         return pd.Series(clv, index=summary.index, name="clv")
-    level = check_fraction(interval, name="interval")
+    level = check_fraction(confidence, name="confidence")
     draws = check_positive_int(n_draws, name="n_draws", minimum=20)
     rng = np.random.default_rng(random_state)
     t_draws = transaction_model._sample_params(draws * 2, rng)
