@@ -17,7 +17,8 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "validation", "data", "time", "synth", "features", "segmentation", "lifecycle",
     "profile", "satisfaction", "loyalty", "clv", "churn", "survival", "uplift", "recommend",
-    "journey", "privacy", "monitoring", "plot", "check", "course", "engines", "cli",
+    "journey", "privacy", "monitoring", "accounts", "pipeline", "negotiation", "systems",
+    "plot", "check", "course", "engines", "cli",
 )
 
 __all__ = ["CRMData", "load_retail", "load_cdnow", "load_donations", "load_mobi", *_SUBMODULES]

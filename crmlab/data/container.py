@@ -5,8 +5,8 @@ dtypes of :data:`crmlab.data.schema.TABLES`.
 
 >>> import crmlab as crm
 >>> data = crm.load_retail()
->>> sorted(data.tables)[:3]
-['campaigns', 'customers', 'interactions']
+>>> list(data.tables)[:3]
+['customers', 'transactions', 'order_lines']
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crmlab.data.schema import TABLES
+from crmlab.data.schema import B2B_TABLES, TABLES
 from crmlab.validation import check_choice
 
 __all__ = ["CRMData", "TABLE_NAMES", "register_config_decoder"]
@@ -50,7 +50,9 @@ class CRMData:
     ----------
     customers, transactions, order_lines, products, interactions, surveys, campaigns,
     touchpoints, truth : pandas.DataFrame
-        The tables described in :mod:`crmlab.data.schema` (and ``datasets/README.md``).
+        The consumer (B2C) tables described in :mod:`crmlab.data.schema` (and ``datasets/README.md``).
+    accounts, contacts, opportunities, opportunity_stages, activities, account_truth, opportunity_truth : pandas.DataFrame or None
+        The business (B2B) tables; ``None`` in a dataset saved before they existed.
     observation_end : pandas.Timestamp
         The last moment covered by the data; nothing happens after it.
     config : SimulationConfig or None
@@ -71,6 +73,13 @@ class CRMData:
     observation_end: pd.Timestamp
     config: object | None = field(default=None)
     start: pd.Timestamp | None = field(default=None)
+    accounts: pd.DataFrame | None = field(default=None)
+    contacts: pd.DataFrame | None = field(default=None)
+    opportunities: pd.DataFrame | None = field(default=None)
+    opportunity_stages: pd.DataFrame | None = field(default=None)
+    activities: pd.DataFrame | None = field(default=None)
+    account_truth: pd.DataFrame | None = field(default=None)
+    opportunity_truth: pd.DataFrame | None = field(default=None)
 
     def __getattribute__(self, name: str):
         value = object.__getattribute__(self, name)
@@ -82,8 +91,8 @@ class CRMData:
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        """All tables by name, in the order of the data card."""
-        return {name: getattr(self, name) for name in TABLE_NAMES}
+        """All tables by name, in the order of the data card (B2B tables when the dataset has them)."""
+        return {name: getattr(self, name) for name in TABLE_NAMES if getattr(self, name) is not None}
 
     @property
     def observation_start(self) -> pd.Timestamp:
@@ -93,7 +102,7 @@ class CRMData:
         return pd.Timestamp(self.customers["signup_date"].min()).normalize()
 
     def __repr__(self) -> str:
-        rows = "\n".join(f"  {name:<13}{len(df):>10,} rows" for name, df in self.tables.items())
+        rows = "\n".join(f"  {name:<19}{len(df):>10,} rows" for name, df in self.tables.items())
         period = f"{self.observation_start.date()} to {self.observation_end.date()}"
         return f"CRMData({len(self.customers):,} customers, {period})\n{rows}"
 
@@ -135,6 +144,8 @@ def load_folder(directory, meta: dict) -> CRMData:
     tables = {}
     for name, columns in TABLES.items():
         path = directory / f"{name}.{fmt}"
+        if name in B2B_TABLES and not path.is_file():
+            continue  # saved before the B2B side existed
         if fmt == "csv":
             with path.open("rb") as fh:
                 df = pd.read_csv(fh, dtype={c: "str" for c, (t, _, _) in columns.items() if t == "str"})

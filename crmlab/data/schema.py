@@ -6,7 +6,7 @@ This is the single description used by the generator (column order and dtypes), 
 
 from __future__ import annotations
 
-__all__ = ["TABLES", "TABLE_DESCRIPTIONS", "SERVQUAL_DIMENSIONS", "LOYALTY_ITEMS", "data_card_markdown"]
+__all__ = ["TABLES", "B2B_TABLES", "TABLE_DESCRIPTIONS", "SERVQUAL_DIMENSIONS", "LOYALTY_ITEMS", "data_card_markdown"]
 
 SERVQUAL_DIMENSIONS = ("tangibles", "reliability", "responsiveness", "assurance", "empathy")
 LOYALTY_ITEMS = ("loy_repurchase_intent", "loy_prefer_over_competitors", "loy_price_tolerance")
@@ -21,7 +21,18 @@ TABLE_DESCRIPTIONS = {
     "campaigns": "The randomised retention campaign: one row per eligible customer.",
     "touchpoints": "Journey events on the digital channels (web, app, mini-program): visit, browse, cart, purchase. Store purchases have no touchpoints.",
     "truth": "The latent ground truth per customer (unknown to an analyst in real life).",
+    "accounts": "B2B: one row per business account (企业客户) with the sales team's estimates.",
+    "contacts": "B2B: the people of each account's buying centre (采购中心) and their roles.",
+    "opportunities": "B2B: sales opportunities (销售机会) with their value, current stage and outcome.",
+    "opportunity_stages": "B2B: when each opportunity entered each pipeline stage.",
+    "activities": "B2B: the sales team's visits and calls (拜访, 回访), one row each.",
+    "account_truth": "B2B: the latent truth per account (unknown to the sales team).",
+    "opportunity_truth": "B2B: the latent truth per opportunity (unknown to the sales team).",
 }
+
+#: The tables of the B2B side; a dataset saved before it existed has none of them.
+B2B_TABLES = ("accounts", "contacts", "opportunities", "opportunity_stages", "activities", "account_truth",
+              "opportunity_truth")
 
 # (dtype, unit or values, meaning)
 TABLES: dict[str, dict[str, tuple[str, str, str]]] = {
@@ -120,6 +131,59 @@ TABLES: dict[str, dict[str, tuple[str, str, str]]] = {
         "expected_purchases_52w": ("float64", "purchases", "Expected purchases in the 52 weeks after the observation end."),
         "expected_value_52w": ("float64", "CNY", "Expected spend in the 52 weeks after the observation end."),
         "true_uplift": ("float64", "probability", "Reduction in the probability of dropping out by the observation end caused by the campaign offer (0 if not alive at the campaign)."),
+    },
+    "accounts": {
+        "account_id": ("int64", "", "Account key, 1..n."),
+        "account_name": ("str", "", "Fake organisation name."),
+        "industry": ("str", "hospital/hotel/school/office/restaurant_chain/manufacturer", "Industry of the account."),
+        "size_band": ("str", "small/medium/large", "Size of the organisation."),
+        "employees": ("int64", "people", "Head count."),
+        "region": ("str", "east/north/south/west/central", "Sales region."),
+        "revenue_last_year": ("float64", "CNY", "Recurring business with the account in the last 12 months (current value), before the new deals of `opportunities`."),
+        "potential_estimate": ("float64", "CNY/year", "The sales team's estimate of the account's annual wallet for our categories (noisy)."),
+        "fit_score": ("int64", "1-5", "The sales team's rating of strategic fit (5 = best)."),
+    },
+    "contacts": {
+        "contact_id": ("int64", "", "Contact key."),
+        "account_id": ("int64", "", "Account."),
+        "contact_name": ("str", "", "Fake name."),
+        "role": ("str", "decision_maker/influencer/user/buyer/gatekeeper", "Buying-centre role."),
+        "influence": ("int64", "1-5", "Influence on the buying decision as recorded by the rep."),
+    },
+    "opportunities": {
+        "opportunity_id": ("int64", "", "Opportunity key."),
+        "account_id": ("int64", "", "Account."),
+        "created_date": ("datetime64[us]", "", "Day the opportunity entered the pipeline (as a lead)."),
+        "list_value": ("float64", "CNY", "Value of the deal at list price."),
+        "stage": ("str", "lead/qualified/proposal/negotiation/won/lost", "Stage at the observation end (won/lost = closed)."),
+        "close_date": ("datetime64[us]", "", "Day the opportunity was won or lost (missing while open)."),
+        "discount": ("float64", "share of list", "Discount conceded in the agreed deal (missing unless won)."),
+        "won_value": ("float64", "CNY", "Agreed value of a won deal (0 otherwise)."),
+    },
+    "opportunity_stages": {
+        "opportunity_id": ("int64", "", "Opportunity."),
+        "stage": ("str", "lead/qualified/proposal/negotiation/won/lost", "Stage entered."),
+        "entered_date": ("datetime64[us]", "", "Day the stage was entered."),
+    },
+    "activities": {
+        "activity_id": ("int64", "", "Activity key."),
+        "account_id": ("int64", "", "Account."),
+        "contact_id": ("int64", "", "Contact met or called."),
+        "date": ("datetime64[us]", "", "Date and time of the visit or call."),
+        "activity_type": ("str", "visit/call/follow_up_call", "On-site visit (拜访), call, or follow-up call (回访)."),
+    },
+    "account_truth": {
+        "account_id": ("int64", "", "Account."),
+        "potential": ("float64", "CNY/year", "True annual wallet for our categories."),
+        "share_of_wallet": ("float64", "share", "Share of the wallet we hold today."),
+        "fit": ("float64", "0-1", "True strategic fit."),
+        "competition": ("float64", "0-1", "Intensity of competition for this account."),
+        "key_account": ("bool", "", "Top 20% by potential x fit: the accounts worth managing as key accounts."),
+    },
+    "opportunity_truth": {
+        "opportunity_id": ("int64", "", "Opportunity."),
+        "reservation_share": ("float64", "share of list", "The account's walk-away price as a share of list value (its reservation price)."),
+        "cost_share": ("float64", "share of list", "The company's cost floor as a share of list value (its reservation price)."),
     },
 }
 

@@ -6,6 +6,7 @@
 True
 """
 
+from crmlab.synth.b2b import B2BConfig
 from crmlab.synth.btyd import bgnbd_summary
 from crmlab.synth.config import CATEGORIES, COMPLEMENTS, Segment, SimulationConfig
 from crmlab.synth.generator import generate
@@ -14,4 +15,4 @@ from crmlab.data.schema import TABLES
 
 register_config_decoder(SimulationConfig.from_dict)
 
-__all__ = ["generate", "bgnbd_summary", "SimulationConfig", "Segment", "TABLES", "CATEGORIES", "COMPLEMENTS"]
+__all__ = ["generate", "bgnbd_summary", "SimulationConfig", "Segment", "B2BConfig", "TABLES", "CATEGORIES", "COMPLEMENTS"]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from crmlab.synth.b2b import B2BConfig
+
 __all__ = ["Segment", "SimulationConfig", "CATEGORIES", "COMPLEMENTS"]
 
 #: Product categories of the company's catalogue.
@@ -137,6 +139,8 @@ class SimulationConfig:
     #: probability that an extra line in a basket comes from the complementary category
     complement_prob: float = 0.5
     mean_extra_lines: float = 0.8
+    #: the business (B2B) side: accounts, buying centres, pipeline, visits
+    b2b: B2BConfig = field(default_factory=B2BConfig)
 
     def __post_init__(self):
         shares = [s.share for s in self.segments]
@@ -168,5 +172,7 @@ class SimulationConfig:
         d["segments"] = tuple(
             Segment(**{**s, "preferred_categories": tuple(s["preferred_categories"])}) for s in d["segments"]
         )
+        if isinstance(d.get("b2b"), dict):
+            d["b2b"] = B2BConfig.from_dict(d["b2b"])
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from crmlab.synth.b2b import generate_b2b
 from crmlab.synth.config import CATEGORIES, COMPLEMENTS, SimulationConfig
 from crmlab.data.container import CRMData
 from crmlab.data.schema import SERVQUAL_DIMENSIONS, TABLES
@@ -125,6 +126,8 @@ def generate(
     sim = _Simulation(config, int(n_customers), rng, horizon, campaign_t, progress)
     sim.journey_rng = np.random.default_rng([int(seed), 1])
     tables = sim.run(start_ts.normalize())
+    # the B2B side draws from its own stream: changing it never changes the consumer tables
+    tables.update(generate_b2b(config.b2b, np.random.default_rng([int(seed), 2]), start_ts, end_ts))
     for name, df in tables.items():
         assert list(df.columns) == list(TABLES[name]), (name, list(df.columns))
     return CRMData(**tables, observation_end=obs_end, config=config, start=start_ts.normalize())
