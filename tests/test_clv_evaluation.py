@@ -162,11 +162,11 @@ def test_tracking_table_end_day_and_units():
     # the 23:59 purchase on the cutoff day (day 9, week 2) and the 15:30 one on observation_end's day
     # (day 20, week 3) both count
     assert table["actual_incremental"].tolist() == [0.0, 1.0, 1.0]
-    with pytest.raises(ValueError, match=r"time_unit='D' \(days\) differs from the unit BetaGeoModel was fitted in"):
+    with pytest.raises(ValueError, match=r"time_unit='D' \(days\) does not match BetaGeoModel.time_unit_"):
         tracking_table(weekly, tx, cutoff="2024-01-10", observation_end="2024-01-21", time_unit="D")
     daily_base = HistoricalRateBaseline().fit(pd.DataFrame({"frequency": [1.0], "recency": [3.0], "T": [9.0]}),
                                               time_unit="D")
-    with pytest.raises(ValueError, match="HistoricalRateBaseline was fitted in, time_unit_='D'"):
+    with pytest.raises(ValueError, match=r"time_unit='W' \(weeks\) does not match HistoricalRateBaseline.time_unit_"):
         tracking_table(weekly, tx, cutoff="2024-01-10", observation_end="2024-01-21", baseline=daily_base)
     monthly = BetaGeoModel.from_params(r=1.0, alpha=5.0, a=1.5, b=3.0, time_unit="M")
     with pytest.raises(ValueError, match="whole days or weeks"):

@@ -163,8 +163,8 @@ def test_mixing_time_units_raises(cdnow_calibration_log):
     gg = GammaGammaModel().fit(days[days["frequency"] > 0])
     with pytest.raises(ValueError, match=r"summary is in time_unit='W' \(weeks.*fitted in time_unit_='D' \(days"):
         customer_lifetime_value(bg_d, gg, weeks)
-    with pytest.raises(ValueError, match=r"time_unit='W' \(weeks\) differs from the unit BetaGeoModel was fitted "
-                                         r"in, time_unit_='D' \(days\)"):
+    with pytest.raises(ValueError, match=r"time_unit='W' \(weeks\) does not match BetaGeoModel.time_unit_ "
+                                         r"\(the unit it was fitted in\), which is in days"):
         customer_lifetime_value(bg_d, gg, days, time_unit="W")
     with pytest.raises(ValueError, match="summary is in time_unit='W'"):
         bg_d.predict_purchases(weeks, 30)

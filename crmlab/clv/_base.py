@@ -62,12 +62,7 @@ def _check_same_unit(model, summary=None, time_unit: str | None = None) -> str:
     if fitted is None:
         raise ValueError(f"{name} has parameters but no time_unit_; fit it, or build it with "
                          f"{name}.from_params(..., time_unit='D' or 'W').")
-    if time_unit is not None and crm_time.check_time_unit(time_unit) != fitted:
-        raise ValueError(
-            f"time_unit={time_unit!r} ({crm_time.unit_name(time_unit)}) differs from the unit "
-            f"{name} was fitted in, time_unit_={fitted!r} ({crm_time.unit_name(fitted)}). Leave "
-            f"time_unit out (the fitted unit is used) or refit the model on a summary in {time_unit!r}."
-        )
+    crm_time.check_same_unit(fitted, time_unit, what=f"{name}.time_unit_ (the unit it was fitted in)")
     recorded = None if summary is None else _summary_time_unit(summary)
     if recorded is not None and recorded != fitted:
         raise ValueError(
