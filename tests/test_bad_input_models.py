@@ -270,3 +270,19 @@ def test_inputs_not_modified(name):
     before = frame.copy(deep=True)
     call(frame)
     pd.testing.assert_frame_equal(frame, before)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: clv.customer_lifetime_value(_bg(), _gg(), SUMMARY, horizon_months=10**9), "horizon_months=1,000,000,000"),
+    (lambda: clv.customer_lifetime_value(_bg(), _gg(), SUMMARY, confidence=0.9, n_draws=10**9), "n_draws="),
+    (lambda: _bg().probability_of_purchases(39, 10**9), "n=1,000,000,000"),
+    (lambda: clv.ParetoNBDModel.from_params(r=0.55, alpha=10.6, s=0.6, beta=11.7, time_unit="W")
+     .probability_of_purchases(39, 10**9, SUMMARY), "n=1,000,000,000"),
+    (lambda: clv.BetaGeoBetaBinomModel().fit(crm.load_donations(), weights="weights")
+     .probability_of_purchases(10**9, 1), "periods="),
+    (lambda: clv.alive_calibration_table([0.2, 0.8, 0.5], [0, 1, 1], n_bins=10**9), "n_bins="),
+    (lambda: crm.plot.alive_matrix_plot(_bg(), T=52, max_frequency=10**6), "at most 1,000"),
+], ids=["clv_horizon", "clv_draws", "bg_pmf", "pnbd_pmf", "bgbb_pmf", "alive_bins", "alive_grid"])
+def test_sizes_from_a_users_number_are_bounded(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

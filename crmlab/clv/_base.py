@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from crmlab import time as crm_time
 from crmlab._estimator import TextReprEstimator
-from crmlab.validation import check_array, check_frame, check_same_length
+from crmlab.validation import check_array, check_frame, check_positive_int, check_same_length
 
 __all__ = ["ConvergenceWarning", "ConvergenceError"]
 
@@ -72,6 +72,14 @@ def _check_same_unit(model, summary=None, time_unit: str | None = None) -> str:
             f"time_unit={fitted!r}) or refit the model on this summary."
         )
     return fitted
+
+
+def _check_count(value, *, name: str, minimum: int = 0, maximum: int, why: str) -> int:
+    """An integer in [minimum, maximum]: counts that size an array or a loop are bounded."""
+    n = check_positive_int(value, name=name, minimum=minimum)
+    if n > maximum:
+        raise ValueError(f"{name}={n:,} is more than {maximum:,}: {why}")
+    return n
 
 
 def _check_penalizer(penalizer) -> float:

@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, gammaln, gammaln as _lg
 
-from crmlab.clv._base import _BaseModel, _check_integer_valued, _check_not_degenerate, _unique_patterns, _weights
+from crmlab.clv._base import (
+    _BaseModel,
+    _check_count,
+    _check_integer_valued,
+    _check_not_degenerate,
+    _unique_patterns,
+    _weights,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from crmlab.validation import check_frame, check_positive_int
@@ -150,7 +157,8 @@ class BetaGeoBetaBinomModel(_BaseModel):
 
     def probability_of_purchases(self, periods: int, n_purchases: int) -> float:
         """P(X(n) = x): probability of ``n_purchases`` purchases in the first ``periods`` (eq. 7)."""
-        n = check_positive_int(periods, name="periods", minimum=0)
+        n = _check_count(periods, name="periods", maximum=100_000,
+                         why="the sum runs over every opportunity; ask for fewer periods.")
         x = check_positive_int(n_purchases, name="n_purchases", minimum=0)
         if x > n:
             return 0.0

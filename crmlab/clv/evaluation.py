@@ -329,6 +329,8 @@ def alive_calibration_table(p_alive, alive, *, n_bins: int = 10, strategy: str =
     """
     p, y = _probability_and_outcome(p_alive, alive)
     k = check_positive_int(n_bins, name="n_bins", minimum=2)
+    if k > len(p):
+        raise ValueError(f"n_bins={k:,} is more than the {len(p):,} customers; use fewer bins.")
     if strategy == "quantile":
         edges = np.quantile(p, np.linspace(0, 1, k + 1))
     elif strategy == "uniform":

@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from crmlab import time as crm_time
-from crmlab.clv._base import _check_same_unit, _RFTModel
+from crmlab.clv._base import _check_count, _check_same_unit, _RFTModel
 from crmlab.clv.gamma_gamma import GammaGammaModel, _check_spend, _gg_expected_spend
 from crmlab.validation import check_array, check_fraction, check_positive_int
 
@@ -184,7 +184,9 @@ def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGamm
         raise TypeError(f"spend_model must be a fitted GammaGammaModel, got {type(spend_model).__name__}.")
     check_is_fitted(transaction_model, "params_")
     check_is_fitted(spend_model, "params_")
-    months = check_positive_int(horizon_months, name="horizon_months")
+    months = _check_count(horizon_months, name="horizon_months", minimum=1, maximum=1200,
+                          why="a CLV horizon of more than 100 years is computed month by month for nothing; "
+                              "use simple_clv or a shorter horizon.")
     if isinstance(discount_rate, (bool, np.bool_)) or not isinstance(discount_rate, (int, float, np.floating)) \
             or not 0 <= discount_rate < 1:
         raise ValueError(f"discount_rate must be a monthly rate in [0, 1) (1% per month -> 0.01), "
@@ -211,7 +213,8 @@ def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGamm
     if confidence is None:
         return pd.Series(clv, index=summary.index, name="clv")
     level = check_fraction(confidence, name="confidence")
-    draws = check_positive_int(n_draws, name="n_draws", minimum=20)
+    draws = _check_count(n_draws, name="n_draws", minimum=20, maximum=100_000,
+                         why="each draw recomputes every customer's CLV; 200-2,000 draws give stable quantiles.")
     rng = np.random.default_rng(random_state)
     t_draws = transaction_model._sample_params(draws * 2, rng)
     s_draws = spend_model._sample_params(draws * 2, rng)

@@ -92,6 +92,9 @@ def alive_matrix_plot(model, *, T: float, max_frequency: int = 20, n_recency: in
         raise TypeError(f"T must be a number (an age since the first purchase), got {T!r}.")
     f = check_positive_int(max_frequency, name="max_frequency")
     k = check_positive_int(n_recency, name="n_recency", minimum=2)
+    if f > 1_000 or k > 1_000:
+        raise ValueError(f"max_frequency={f:,} and n_recency={k:,} must each be at most 1,000 (the grid has "
+                         f"one cell per pair; a screen shows far fewer).")
     if not np.isfinite(T) or T <= 0:
         raise ValueError(f"T must be a positive age (time since the first purchase), got {T!r}.")
     freqs = np.arange(0, f + 1)
