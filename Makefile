@@ -45,3 +45,18 @@ release: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# The course website (docs/README.md): the executed notebooks, exercise sets, glossary, data card
+# and API reference as a static site in docs/_build/html, built offline; test-site checks it
+# in headless Chromium (Debian's chromium and chromium-driver packages; .ci/run installs them).
+SITE_STAMP := $(VENV)/.crmlab-site-installed
+.PHONY: site test-site
+$(SITE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[site]"
+	@touch $(SITE_STAMP)
+
+site: setup $(SITE_STAMP)
+	$(BIN)/python docs/build_site.py
+
+test-site: site
+	$(BIN)/python -m pytest docs/tests -p no:cacheprovider

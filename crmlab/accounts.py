@@ -70,8 +70,8 @@ def account_portfolio(
 ) -> pd.DataFrame:
     """Place accounts in the KAM portfolio matrix: attractiveness × current value.
 
-    ``attractiveness = potential × fit`` with ``fit`` rescaled to [0, 1] from its observed
-    range (``fit_col=None`` uses potential alone). Accounts above ``attractiveness_cut`` are
+    ``attractiveness = potential × fit`` with ``fit`` rescaled to (0, 1] by its largest value
+    (a 1–5 score becomes 0.2–1; ``fit_col=None`` uses potential alone). Accounts above ``attractiveness_cut`` are
     attractive; accounts above ``value_cut`` of ``value_col`` are important today. The four
     quadrants are :data:`QUADRANTS`: ``key`` (both), ``develop`` (attractive, small today),
     ``maintain`` (big today, unattractive: a big account that is not a key account) and
@@ -97,8 +97,7 @@ def account_portfolio(
     potential = acc[potential_col].astype(float)
     if fit_col:
         raw = acc[fit_col].astype(float)
-        span = raw.max() - raw.min()
-        fit = (raw - raw.min()) / span if span > 0 else pd.Series(1.0, index=raw.index)
+        fit = raw / raw.max() if raw.max() > 0 else pd.Series(1.0, index=raw.index)
     else:
         fit = pd.Series(1.0, index=acc.index)
     attractiveness = potential * fit

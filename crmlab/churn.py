@@ -3,10 +3,13 @@
 The workflow an analyst takes to production:
 
 1. :func:`churn_labels`: who churned after a cutoff date. In a non-contractual business
-   nobody cancels, so churn is *observed* as "no purchase within a window after the
+   nobody cancels, so churn is *observed* as "no purchase within ``horizon_days`` after the
    cutoff"; the simulated company's truth also says who *really* dropped out.
 2. :func:`churn_features`: point-in-time features, computed only from what was known at
-   the cutoff (no leakage from the future).
+   the cutoff (no leakage from the future). The per-customer purchase features come from
+   :func:`crmlab.features.customer_features` (one vocabulary for the whole library); this
+   module adds only what other tables say (visits, service contacts, surveys, profile,
+   campaign).
 3. :func:`early_warning`: the course's rule-based indicators as a transparent scorecard.
 4. :func:`make_churn_model`: scikit-learn pipelines (logistic regression, gradient
    boosting) with class weights and probability calibration.
@@ -15,26 +18,32 @@ The workflow an analyst takes to production:
 6. Reasons: :func:`churn_drivers` (permutation importance) and
    :func:`complaint_profile` (complaint categories of churners vs stayers).
 
-Dates: a ``cutoff`` covers its whole day. Everything up to the end of the cutoff day is
-"known"; the label window starts the next day.
+Dates follow :mod:`crmlab.time`: the ``cutoff`` day belongs to the known history (an order
+at 15:30 on it is known); the outcome window is the ``horizon_days`` days after it.
 
 Examples
 --------
 >>> import crmlab as crm
 >>> data = crm.synth.generate(n_customers=300, seed=1)
 >>> X = churn_features(data, cutoff="2024-06-30")
->>> y = churn_labels(data, cutoff="2024-06-30", window_days=90)
+>>> y = churn_labels(data, cutoff="2024-06-30", horizon_days=90)
 >>> bool((X.index == y.index).all())
 True
 """
 
 from __future__ import annotations
 
+import re
 from numbers import Real
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
+from crmlab.data.columns import CHANNEL, CUSTOMER, DATE, DISCOUNT, SESSION, SIGNUP, TIMESTAMP
+from crmlab.features import customer_features
+from crmlab.time import window_end
 from crmlab.validation import (
     check_array,
     check_choice,
@@ -43,6 +52,7 @@ from crmlab.validation import (
     check_positive_int,
     check_same_length,
     check_timestamp,
+    check_transactions,
 )
 
 __all__ = [
@@ -59,10 +69,17 @@ __all__ = [
 ]
 
 _DAY = pd.Timedelta(days=1)
+# columns of the other tables of a CRMData (schema names; transaction columns come from
+# crmlab.data.columns)
+_TYPE, _RESOLVED, _RESOLUTION_DAYS, _CATEGORY = "type", "resolved", "resolution_days", "category"
+_CSAT, _NPS = "csat", "nps"
+_CAMPAIGN_DATE, _TREATED = "campaign_date", "treated"
+_MEMBER_SINCE = "member_since"
+_PROFILE = ("acquisition_channel", "age", "city_tier", "income_band")
 
 
 # ----------------------------------------------------------------------------- helpers
-def _table(data, name: str) -> pd.DataFrame:
+def _table(data: Any, name: str) -> pd.DataFrame:
     table = getattr(data, name, None)
     if table is None:
         raise TypeError(
@@ -72,10 +89,9 @@ def _table(data, name: str) -> pd.DataFrame:
     return table
 
 
-def _cut(data, cutoff) -> pd.Timestamp:
+def _cut(cutoff) -> pd.Timestamp:
     """First moment *after* the cutoff day (exclusive upper bound of what is known)."""
-    ts = check_timestamp(cutoff, name="cutoff")
-    return ts.normalize() + _DAY
+    return window_end(cutoff, name="cutoff")
 
 
 def _check_binary(y_true, *, name: str = "y_true") -> np.ndarray:
@@ -104,33 +120,54 @@ def _check_labels_scores(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
     return _check_binary(y), _check_scores(s)
 
 
-def _check_money(value, *, name: str) -> float:
+def _check_money(value: Any, *, name: str) -> float:
+    """A single finite, non-negative amount of money (CNY)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a number (CNY), got {value!r}.")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a non-negative amount, got {value!r}.")
-    return float(value)
+    amount = float(value)
+    if not np.isfinite(amount) or amount < 0:
+        raise ValueError(f"{name} must be a finite, non-negative amount, got {value!r}.")
+    return amount
 
 
 # ----------------------------------------------------------------------------- labels & features
-def _buyers_at(tx: pd.DataFrame, cut: pd.Timestamp, active_days: int | None = None) -> pd.Index:
-    start = cut - pd.Timedelta(days=active_days) if active_days is not None else pd.Timestamp.min
-    ids = tx.loc[(tx["date"] < cut) & (tx["date"] >= start), "customer_id"].unique()
-    return pd.Index(np.sort(ids), name="customer_id")
-
-
-def _check_active_days(active_days):
+def _check_active_days(active_days) -> int | None:
     return None if active_days is None else check_positive_int(active_days, name="active_days")
 
 
-def churn_labels(data, *, cutoff, window_days: int = 90, active_days: int | None = None) -> pd.DataFrame:
+def _transactions(data: Any) -> pd.DataFrame:
+    return check_transactions(_table(data, "transactions"), customer_col=CUSTOMER, date_col=DATE,
+                              extra=[DISCOUNT, CHANNEL])
+
+
+def _population(features: pd.DataFrame, active_days: int | None, cutoff: pd.Timestamp) -> pd.Index:
+    """Customers who bought by the cutoff (within the last ``active_days`` days if given)."""
+    idx = features.index if active_days is None else features.index[features["recency_days"] < active_days]
+    if idx.empty:
+        within = "" if active_days is None else f" in the {active_days} days up to"
+        raise ValueError(f"No customer bought anything{within} the cutoff {cutoff.date()}; choose a later cutoff"
+                         f"{'' if active_days is None else ' or a larger active_days'}.")
+    return idx
+
+
+def _features_at(tx: pd.DataFrame, end: pd.Timestamp, **kwargs) -> pd.DataFrame | None:
+    """customer_features at ``end`` (point-in-time), or None when nobody had bought by then."""
+    if not (tx[DATE] < window_end(end)).any():
+        return None
+    return customer_features(tx, observation_end=end, exclude_after=True, customer_col=CUSTOMER, date_col=DATE,
+                             **kwargs)
+
+
+def churn_labels(data: Any, *, cutoff, horizon_days: int = 90, active_days: int | None = None) -> pd.DataFrame:
     """Observed churn after ``cutoff`` and, when the data has a truth table, real dropout.
 
-    The population is every customer who bought at least once up to the cutoff (with
-    ``active_days``: within the last ``active_days`` days before it).
+    The population is every customer who bought at least once up to the end of the cutoff
+    day (with ``active_days``: within the last ``active_days`` days up to it, i.e.
+    ``recency_days < active_days`` at the cutoff).
 
     - ``churned`` (observed, what an analyst can know): no purchase in the
-      ``window_days`` days after the cutoff day.
+      ``horizon_days`` days after the cutoff day (``n_orders_last_{horizon_days}d == 0`` of
+      :func:`crmlab.features.customer_features` at ``cutoff + horizon_days``).
     - ``dropped_out`` (simulated data only): the customer had really left by the end of
       the window (``truth.dropout_date`` within it or before). Quiet but alive customers
       are "churned" without having left; customers who buy once more and then leave
@@ -140,12 +177,14 @@ def churn_labels(data, *, cutoff, window_days: int = 90, active_days: int | None
     ----------
     data : CRMData
     cutoff : date-like
-        Last day of the known history.
-    window_days : int, default 90
-        Length of the label window. It must end by ``data.observation_end``.
+        Last day of the known history (its whole day counts).
+    horizon_days : int, default 90
+        Length of the outcome window after the cutoff day. It must end by
+        ``data.observation_end``.
     active_days : int, optional
-        Keep only customers active (a purchase) in the ``active_days`` days up to the
-        cutoff; customers silent for longer are already lost, not "about to churn".
+        A population filter: keep only customers who bought within the ``active_days``
+        days up to the cutoff; customers silent for longer are already lost, not "about
+        to churn".
 
     Returns
     -------
@@ -160,64 +199,64 @@ def churn_labels(data, *, cutoff, window_days: int = 90, active_days: int | None
     >>> list(y.columns)
     ['churned', 'dropped_out']
     """
-    window_days = check_positive_int(window_days, name="window_days")
+    horizon_days = check_positive_int(horizon_days, name="horizon_days")
     active_days = _check_active_days(active_days)
-    cut = _cut(data, cutoff)
-    end = cut + pd.Timedelta(days=window_days)
+    cut_day = check_timestamp(cutoff, name="cutoff").normalize()
+    label_end = cut_day + pd.Timedelta(days=horizon_days)
     obs_end = getattr(data, "observation_end", None)
-    if obs_end is not None and end > pd.Timestamp(obs_end) + pd.Timedelta(seconds=1):
+    tx = _transactions(data)
+    if obs_end is not None and label_end > check_timestamp(obs_end).normalize():
         raise ValueError(
-            f"The label window ({cut.date()} to {(end - _DAY).date()}) runs past the observation end "
+            f"The label window ({(cut_day + _DAY).date()} to {label_end.date()}) runs past the observation end "
             f"{pd.Timestamp(obs_end).date()}: nobody could be seen buying after it. Choose an earlier "
-            f"cutoff or a shorter window_days."
+            f"cutoff or a shorter horizon_days."
         )
-    tx = check_frame(_table(data, "transactions"), required=["customer_id", "date"], dates=["date"],
-                     not_missing=["customer_id", "date"], name="transactions")
-    base = _buyers_at(tx, cut, active_days)
-    if base.empty:
-        raise ValueError(f"No customer bought anything by the cutoff {cut.date() - pd.Timedelta(days=1)}; choose a later cutoff.")
-    in_window = tx.loc[(tx["date"] >= cut) & (tx["date"] < end), "customer_id"].unique()
-    out = pd.DataFrame({"churned": ~base.isin(in_window)}, index=base)
+    known = _features_at(tx, cut_day, amount_col=None)
+    if known is None:
+        raise ValueError(f"No customer bought anything by the cutoff {cut_day.date()}; choose a later cutoff.")
+    base = _population(known, active_days, cut_day)
+    later = customer_features(tx, observation_end=label_end, exclude_after=True, customer_col=CUSTOMER,
+                              date_col=DATE, amount_col=None, lookback_days=horizon_days)
+    bought = later[f"n_orders_last_{horizon_days}d"].reindex(base, fill_value=0) > 0
+    out = pd.DataFrame({"churned": ~bought.to_numpy()}, index=pd.Index(base, name=CUSTOMER))
     truth = getattr(data, "truth", None)
     if truth is not None and "dropout_date" in truth.columns:
-        dd = truth.set_index("customer_id")["dropout_date"].reindex(base)
-        out["dropped_out"] = (dd.notna() & (dd < end)).to_numpy()
+        dd = truth.set_index(CUSTOMER)["dropout_date"].reindex(base)
+        out["dropped_out"] = (dd.notna() & (dd < window_end(label_end))).to_numpy()
     return out
 
 
-def _count_between(frame: pd.DataFrame, date_col: str, lo, hi, index: pd.Index, *, value=None, nunique=None) -> pd.Series:
+def _count_between(frame: pd.DataFrame, date_col: str, lo, hi, index: pd.Index, *, nunique=None) -> pd.Series:
     part = frame[(frame[date_col] >= lo) & (frame[date_col] < hi)]
-    g = part.groupby("customer_id")
-    if value is not None:
-        s = g[value].sum()
-    elif nunique is not None:
-        s = g[nunique].nunique()
-    else:
-        s = g.size()
+    g = part.groupby(CUSTOMER)
+    s = g[nunique].nunique() if nunique is not None else g.size()
     return s.reindex(index, fill_value=0).astype(float)
 
 
-def churn_features(data, *, cutoff, period_days: int = 90, active_days: int | None = None) -> pd.DataFrame:
+def churn_features(data: Any, *, cutoff, lookback_days: int = 90, active_days: int | None = None) -> pd.DataFrame:
     """Point-in-time churn features: only what was known at the end of the cutoff day.
 
     One row per customer who bought at least once by the cutoff (within ``active_days``
-    if given: the population of :func:`churn_labels` with the same arguments). "Recent" is the last ``period_days`` days up to the cutoff,
-    "previous" the ``period_days`` before that; a trend is recent minus previous.
+    if given: the population of :func:`churn_labels` with the same arguments). "Last" is
+    the ``lookback_days`` days up to the cutoff, "prev" the ``lookback_days`` before that;
+    a trend is last minus prev. ``L`` below is ``lookback_days``.
 
     Columns
     -------
-    - behaviour: ``recency_days``, ``tenure_days`` (since signup), ``frequency``,
-      ``frequency_recent``, ``frequency_previous``, ``frequency_trend``, ``spend_total``,
-      ``spend_recent``, ``spend_previous``, ``spend_trend``, ``avg_order_value``,
-      ``discount_share`` (share of orders with a discount), ``main_channel``;
-    - engagement: ``visits_recent``, ``visits_previous``, ``visits_trend`` (journey
+    - purchases, in the vocabulary of :func:`crmlab.features.customer_features` at the
+      cutoff: ``recency_days``, ``tenure_days`` (since the first purchase), ``n_orders``,
+      ``n_purchase_days``, ``total_spend``, ``mean_order_value``, ``orders_per_month``,
+      ``n_orders_last_{L}d``, ``spend_last_{L}d``, ``discount_share``, ``n_channels``,
+      ``main_channel``, ``share_<channel>``; and from the same builder at ``cutoff - L``:
+      ``n_orders_prev_{L}d``, ``spend_prev_{L}d``, with ``n_orders_trend``, ``spend_trend``;
+    - engagement: ``visits_last_{L}d``, ``visits_prev_{L}d``, ``visits_trend`` (journey
       sessions);
-    - service: ``inquiries``, ``complaints``, ``complaints_recent``, ``open_complaints``
+    - service: ``inquiries``, ``complaints``, ``complaints_last_{L}d``, ``open_complaints``
       (filed but not resolved by the cutoff: a complaint resolved later was still open);
     - attitude: ``csat_last``, ``nps_last`` (latest survey before the cutoff; missing if none);
-    - profile: ``acquisition_channel``, ``age``, ``city_tier``, ``income_band``,
-      ``is_member`` (joined by the cutoff), ``member_days``, ``offer_received``
-      (retention offer sent by the cutoff).
+    - profile: ``days_since_signup``, ``acquisition_channel``, ``age``, ``city_tier``,
+      ``income_band``, ``is_member`` (joined by the cutoff), ``member_days``,
+      ``offer_received`` (retention offer sent by the cutoff).
 
     ``member_tier`` is not used: the customers table records it at the observation end,
     which would leak the future.
@@ -226,7 +265,9 @@ def churn_features(data, *, cutoff, period_days: int = 90, active_days: int | No
     ----------
     data : CRMData
     cutoff : date-like
-    period_days : int, default 90
+        Last day of the known history (its whole day counts).
+    lookback_days : int, default 90
+        Length of the recent feature window before the cutoff.
     active_days : int, optional
         See :func:`churn_labels`.
 
@@ -238,96 +279,109 @@ def churn_features(data, *, cutoff, period_days: int = 90, active_days: int | No
     --------
     >>> import crmlab as crm
     >>> X = churn_features(crm.synth.generate(n_customers=200, seed=3), cutoff="2024-06-30")
-    >>> bool((X["recency_days"] >= 0).all())
-    True
+    >>> bool((X["recency_days"] >= 0).all()), "n_orders_last_90d" in X
+    (True, True)
     """
-    period_days = check_positive_int(period_days, name="period_days")
+    lookback_days = check_positive_int(lookback_days, name="lookback_days")
     active_days = _check_active_days(active_days)
-    cut = _cut(data, cutoff)
-    period = pd.Timedelta(days=period_days)
-    tx = check_frame(_table(data, "transactions"), required=["customer_id", "date", "amount", "discount", "channel"],
-                     dates=["date"], numeric=["amount", "discount"], not_missing=["customer_id", "date", "amount"],
-                     name="transactions")
-    cust = check_frame(_table(data, "customers"),
-                       required=["customer_id", "signup_date", "acquisition_channel", "age", "city_tier",
-                                 "income_band", "member_since"],
-                       dates=["signup_date", "member_since"], unique="customer_id", name="customers")
-    inter = check_frame(_table(data, "interactions"), required=["customer_id", "date", "type", "resolved", "resolution_days"],
-                        dates=["date"], allow_empty=True, name="interactions")
-    surveys = check_frame(_table(data, "surveys"), required=["customer_id", "date", "csat", "nps"], dates=["date"],
-                          allow_empty=True, name="surveys")
-    touch = check_frame(_table(data, "touchpoints"), required=["customer_id", "timestamp", "session_id"],
-                        dates=["timestamp"], allow_empty=True, name="touchpoints")
-    camp = check_frame(_table(data, "campaigns"), required=["customer_id", "campaign_date", "treated"],
-                       dates=["campaign_date"], allow_empty=True, name="campaigns")
+    cut_day = check_timestamp(cutoff, name="cutoff").normalize()
+    cut = window_end(cut_day)
+    L = lookback_days
+    period = pd.Timedelta(days=L)
+    tx = _transactions(data)
+    cust = check_frame(_table(data, "customers"), required=[CUSTOMER, SIGNUP, *_PROFILE, _MEMBER_SINCE],
+                       dates=[SIGNUP, _MEMBER_SINCE], unique=CUSTOMER, name="customers")
+    inter = check_frame(_table(data, "interactions"), required=[CUSTOMER, DATE, _TYPE, _RESOLVED, _RESOLUTION_DAYS],
+                        dates=[DATE], numeric=[_RESOLUTION_DAYS], allow_empty=True, name="interactions")
+    surveys = check_frame(_table(data, "surveys"), required=[CUSTOMER, DATE, _CSAT, _NPS], dates=[DATE],
+                          numeric=[_CSAT, _NPS], allow_empty=True, name="surveys")
+    touch = check_frame(_table(data, "touchpoints"), required=[CUSTOMER, TIMESTAMP, SESSION],
+                        dates=[TIMESTAMP], allow_empty=True, name="touchpoints")
+    camp = check_frame(_table(data, "campaigns"), required=[CUSTOMER, _CAMPAIGN_DATE, _TREATED],
+                       dates=[_CAMPAIGN_DATE], allow_empty=True, name="campaigns")
 
-    past = tx[tx["date"] < cut]
-    idx = _buyers_at(tx, cut, active_days)
-    if idx.empty:
-        raise ValueError(f"No customer bought anything by the cutoff {(cut - _DAY).date()}; choose a later cutoff.")
-    g = past.groupby("customer_id")
-    X = pd.DataFrame(index=idx)
-    X["recency_days"] = ((cut - g["date"].max()) / _DAY).reindex(idx)
-    signup = cust.set_index("customer_id")["signup_date"].reindex(idx)
-    X["tenure_days"] = (cut - signup) / _DAY
-    X["frequency"] = g.size().reindex(idx).astype(float)
-    X["frequency_recent"] = _count_between(past, "date", cut - period, cut, idx)
-    X["frequency_previous"] = _count_between(past, "date", cut - 2 * period, cut - period, idx)
-    X["frequency_trend"] = X["frequency_recent"] - X["frequency_previous"]
-    X["spend_total"] = g["amount"].sum().reindex(idx)
-    X["spend_recent"] = _count_between(past, "date", cut - period, cut, idx, value="amount")
-    X["spend_previous"] = _count_between(past, "date", cut - 2 * period, cut - period, idx, value="amount")
-    X["spend_trend"] = X["spend_recent"] - X["spend_previous"]
-    X["avg_order_value"] = X["spend_total"] / X["frequency"]
-    X["discount_share"] = past.assign(d=past["discount"] > 0).groupby("customer_id")["d"].mean().reindex(idx)
-    # most used channel; ties go to the alphabetically first channel
-    counts = past.groupby(["customer_id", "channel"]).size().rename("n").reset_index()
-    counts = counts.sort_values(["customer_id", "n", "channel"], ascending=[True, False, True])
-    X["main_channel"] = counts.drop_duplicates("customer_id").set_index("customer_id")["channel"].reindex(idx).astype("str")
+    now = _features_at(tx, cut_day, lookback_days=L, discount_col=DISCOUNT, channel_col=CHANNEL)
+    if now is None:
+        raise ValueError(f"No customer bought anything by the cutoff {cut_day.date()}; choose a later cutoff.")
+    idx = _population(now, active_days, cut_day)
+    X = now.loc[idx].drop(columns=["first_purchase", "last_purchase"])
+    before = _features_at(tx, cut_day - period, lookback_days=L)
+    for what, dtype in (("n_orders", "int64"), ("spend", "float64")):
+        prev = before[f"{what}_last_{L}d"].reindex(idx, fill_value=0) if before is not None else 0
+        X[f"{what}_prev_{L}d"] = pd.Series(prev, index=idx).astype(dtype)
+        X[f"{what}_trend"] = X[f"{what}_last_{L}d"] - X[f"{what}_prev_{L}d"]
 
-    tp = touch[touch["timestamp"] < cut]
-    X["visits_recent"] = _count_between(tp, "timestamp", cut - period, cut, idx, nunique="session_id")
-    X["visits_previous"] = _count_between(tp, "timestamp", cut - 2 * period, cut - period, idx, nunique="session_id")
-    X["visits_trend"] = X["visits_recent"] - X["visits_previous"]
+    tp = touch[touch[TIMESTAMP] < cut]
+    X[f"visits_last_{L}d"] = _count_between(tp, TIMESTAMP, cut - period, cut, idx, nunique=SESSION)
+    X[f"visits_prev_{L}d"] = _count_between(tp, TIMESTAMP, cut - 2 * period, cut - period, idx, nunique=SESSION)
+    X["visits_trend"] = X[f"visits_last_{L}d"] - X[f"visits_prev_{L}d"]
 
-    known = inter[inter["date"] < cut]
-    complaints = known[known["type"] == "complaint"]
-    X["inquiries"] = known[known["type"] != "complaint"].groupby("customer_id").size().reindex(idx, fill_value=0).astype(float)
-    X["complaints"] = complaints.groupby("customer_id").size().reindex(idx, fill_value=0).astype(float)
-    X["complaints_recent"] = _count_between(complaints, "date", cut - period, cut, idx)
-    closed_at = complaints["date"] + pd.to_timedelta(complaints["resolution_days"], unit="D")
-    still_open = ~(complaints["resolved"].astype(bool) & (closed_at < cut))
-    X["open_complaints"] = complaints[still_open].groupby("customer_id").size().reindex(idx, fill_value=0).astype(float)
+    known = inter[inter[DATE] < cut]
+    complaints = known[known[_TYPE] == "complaint"]
+    X["inquiries"] = known[known[_TYPE] != "complaint"].groupby(CUSTOMER).size().reindex(idx, fill_value=0).astype(float)
+    X["complaints"] = complaints.groupby(CUSTOMER).size().reindex(idx, fill_value=0).astype(float)
+    X[f"complaints_last_{L}d"] = _count_between(complaints, DATE, cut - period, cut, idx)
+    X["open_complaints"] = complaints[_still_open(complaints, cut)].groupby(CUSTOMER).size().reindex(
+        idx, fill_value=0).astype(float)
 
-    last_survey = surveys[surveys["date"] < cut].sort_values(["customer_id", "date"]).drop_duplicates("customer_id", keep="last")
-    last_survey = last_survey.set_index("customer_id").reindex(idx)
-    X["csat_last"] = last_survey["csat"].astype(float)
-    X["nps_last"] = last_survey["nps"].astype(float)
+    last_survey = surveys[surveys[DATE] < cut].sort_values([CUSTOMER, DATE]).drop_duplicates(CUSTOMER, keep="last")
+    last_survey = last_survey.set_index(CUSTOMER).reindex(idx)
+    X["csat_last"] = last_survey[_CSAT].astype(float)
+    X["nps_last"] = last_survey[_NPS].astype(float)
 
-    profile = cust.set_index("customer_id").reindex(idx)
+    profile = cust.set_index(CUSTOMER).reindex(idx)
+    missing = idx[profile[SIGNUP].isna()]
+    if len(missing):
+        raise ValueError(
+            f"{len(missing)} buyer(s) are missing from the customers table or have no {SIGNUP!r} "
+            f"(e.g. customer {missing[0]!r}); every buyer needs a customer record."
+        )
+    X["days_since_signup"] = ((cut_day - profile[SIGNUP].dt.normalize()).dt.days).astype(float)
     X["acquisition_channel"] = profile["acquisition_channel"].astype("str")
     X["age"] = profile["age"].astype(float)
     X["city_tier"] = profile["city_tier"].astype(float)
     X["income_band"] = profile["income_band"].astype("str")
-    joined = profile["member_since"] < cut
+    joined = profile[_MEMBER_SINCE] < cut
     X["is_member"] = joined.astype(float)
-    X["member_days"] = ((cut - profile["member_since"]) / _DAY).where(joined, 0.0).astype(float)
-    sent = camp[(camp["campaign_date"] < cut) & camp["treated"].astype(bool)]["customer_id"].unique()
+    X["member_days"] = ((cut - profile[_MEMBER_SINCE]) / _DAY).where(joined, 0.0).astype(float)
+    sent = camp[(camp[_CAMPAIGN_DATE] < cut) & camp[_TREATED].astype(bool)][CUSTOMER].unique()
     X["offer_received"] = idx.isin(sent).astype(float)
+    X.index.name = CUSTOMER
     return X
 
 
+def _still_open(complaints: pd.DataFrame, cut: pd.Timestamp) -> pd.Series:
+    """Complaints not resolved before ``cut`` (a complaint resolved later was still open)."""
+    closed_at = complaints[DATE] + pd.to_timedelta(complaints[_RESOLUTION_DAYS], unit="D")
+    return ~(complaints[_RESOLVED].astype(bool) & (closed_at < cut))
+
+
 # ----------------------------------------------------------------------------- early warning
-#: The course's warning indicators (流失预警指标): name -> (description, test on the features).
+#: The course's warning indicators (流失预警指标): name -> description.
 WARNING_RULES = {
-    "falling_frequency": "fewer purchases in the recent period than in the previous one",
-    "falling_spend": "lower spend in the recent period than in the previous one",
-    "fewer_interactions": "fewer visits (sessions) in the recent period than in the previous one",
+    "falling_frequency": "fewer orders in the last lookback window than in the one before",
+    "falling_spend": "lower spend in the last lookback window than in the one before",
+    "fewer_interactions": "fewer visits (sessions) in the last lookback window than in the one before",
     "unresolved_complaint": "at least one complaint still open at the cutoff",
 }
 
+_PREV = re.compile(r"^n_orders_prev_(\d+)d$")
 
-def early_warning(features: pd.DataFrame, *, weights: dict | None = None) -> pd.DataFrame:
+
+def _lookback_of(features: pd.DataFrame, lookback_days: int | None) -> int:
+    if lookback_days is not None:
+        return check_positive_int(lookback_days, name="lookback_days")
+    found = sorted(int(m.group(1)) for c in map(str, features.columns) if (m := _PREV.match(c)))
+    if len(found) != 1:
+        raise ValueError(
+            f"features has {'no' if not found else len(found)} 'n_orders_prev_<L>d' column(s) {found or ''}; "
+            f"pass the output of churn_features, or lookback_days=L to say which window to compare."
+        )
+    return found[0]
+
+
+def early_warning(features: pd.DataFrame, *, weights: dict[str, float] | None = None,
+                  lookback_days: int | None = None) -> pd.DataFrame:
     """Rule-based early-warning scorecard (客户流失预警指标).
 
     Each rule of :data:`WARNING_RULES` raises a flag; the warning score is the weighted
@@ -338,10 +392,13 @@ def early_warning(features: pd.DataFrame, *, weights: dict | None = None) -> pd.
     Parameters
     ----------
     features : DataFrame
-        Output of :func:`churn_features` (needs the ``*_recent``/``*_previous`` and
-        ``open_complaints`` columns).
+        Output of :func:`churn_features` (needs the ``*_last_{L}d``/``*_prev_{L}d`` columns
+        of orders, spend and visits and ``open_complaints``).
     weights : dict, optional
         Rule name -> weight (default 1 each).
+    lookback_days : int, optional
+        The window ``L`` of the columns to compare; found from the column names when
+        ``features`` holds one window.
 
     Returns
     -------
@@ -350,14 +407,19 @@ def early_warning(features: pd.DataFrame, *, weights: dict | None = None) -> pd.
 
     Examples
     --------
-    >>> f = pd.DataFrame({"frequency_recent": [0, 3], "frequency_previous": [2, 1],
-    ...                   "spend_recent": [0.0, 90.0], "spend_previous": [50.0, 40.0],
-    ...                   "visits_recent": [1, 4], "visits_previous": [3, 2], "open_complaints": [1, 0]})
+    >>> f = pd.DataFrame({"n_orders_last_90d": [0, 3], "n_orders_prev_90d": [2, 1],
+    ...                   "spend_last_90d": [0.0, 90.0], "spend_prev_90d": [50.0, 40.0],
+    ...                   "visits_last_90d": [1, 4], "visits_prev_90d": [3, 2], "open_complaints": [1, 0]})
     >>> early_warning(f)["warning_level"].tolist()
     ['high', 'low']
     """
-    needed = ["frequency_recent", "frequency_previous", "spend_recent", "spend_previous",
-              "visits_recent", "visits_previous", "open_complaints"]
+    if not isinstance(features, pd.DataFrame):
+        raise TypeError(f"features must be a DataFrame from churn_features, got {type(features).__name__}.")
+    L = _lookback_of(features, lookback_days)
+    pairs = {rule: (f"{what}_last_{L}d", f"{what}_prev_{L}d")
+             for rule, what in (("falling_frequency", "n_orders"), ("falling_spend", "spend"),
+                                ("fewer_interactions", "visits"))}
+    needed = [c for pair in pairs.values() for c in pair] + ["open_complaints"]
     f = check_frame(features, required=needed, numeric=needed, not_missing=needed, name="features")
     w = {rule: 1.0 for rule in WARNING_RULES}
     if weights is not None:
@@ -365,16 +427,16 @@ def early_warning(features: pd.DataFrame, *, weights: dict | None = None) -> pd.
             raise TypeError(f"weights must be a dict of rule -> weight, got {type(weights).__name__}.")
         for rule, value in weights.items():
             check_choice(rule, list(WARNING_RULES), name="weights key")
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) or value < 0:
-                raise ValueError(f"weights[{rule!r}] must be a non-negative number, got {value!r}.")
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) or not np.isfinite(value) \
+                    or value < 0:
+                raise ValueError(f"weights[{rule!r}] must be a finite number >= 0, got {value!r}.")
             w[rule] = float(value)
     total = sum(w.values())
     if total <= 0:
         raise ValueError("weights are all zero; give at least one rule a positive weight.")
     out = pd.DataFrame(index=f.index)
-    out["falling_frequency"] = f["frequency_recent"] < f["frequency_previous"]
-    out["falling_spend"] = f["spend_recent"] < f["spend_previous"]
-    out["fewer_interactions"] = f["visits_recent"] < f["visits_previous"]
+    for rule, (last, prev) in pairs.items():
+        out[rule] = f[last] < f[prev]
     out["unresolved_complaint"] = f["open_complaints"] > 0
     out["n_flags"] = out[list(WARNING_RULES)].sum(axis=1).astype(int)
     score = sum(out[rule].astype(float) * w[rule] for rule in WARNING_RULES) / total
@@ -385,8 +447,8 @@ def early_warning(features: pd.DataFrame, *, weights: dict | None = None) -> pd.
 
 
 # ----------------------------------------------------------------------------- models
-def make_churn_model(kind: str = "logistic", *, class_weight=None, calibrate: str | None = None,
-                     random_state: int = 0):
+def make_churn_model(kind: str = "logistic", *, class_weight: str | None = None, calibrate: str | None = None,
+                     random_state: int | np.random.RandomState | None = 0) -> Any:
     """A scikit-learn pipeline for churn: preprocessing + classifier (+ calibration).
 
     Numeric columns are median-imputed (with a missing-value indicator, e.g. "never
@@ -402,7 +464,8 @@ def make_churn_model(kind: str = "logistic", *, class_weight=None, calibrate: st
         models but inflates the probabilities: calibrate before using them as money.
     calibrate : None, "sigmoid" or "isotonic"
         Wrap the pipeline in ``CalibratedClassifierCV(method=..., cv=3)``.
-    random_state : int
+    random_state : int, RandomState or None, default 0
+        Seed of the boosting model (the logistic model is deterministic).
 
     Returns
     -------
@@ -446,11 +509,12 @@ def make_churn_model(kind: str = "logistic", *, class_weight=None, calibrate: st
 
 
 # ----------------------------------------------------------------------------- evaluation
-def lift_table(y_true, y_score, bins: int = 10) -> pd.DataFrame:
+def lift_table(y_true: ArrayLike, y_score: ArrayLike, bins: int = 10) -> pd.DataFrame:
     r"""Lift and cumulative gain by score decile (提升度表).
 
     Customers are sorted by score (highest first; ties keep the input order) and cut into
-    ``bins`` groups of (nearly) equal size; group 1 is the riskiest.
+    ``bins`` groups of (nearly) equal size; group 1 is the riskiest. A constant score
+    ranks nobody and raises ``ValueError``.
 
     .. math::
         \text{lift}_k = \frac{\text{churn rate in group } k}{\text{overall churn rate}},\qquad
@@ -479,6 +543,11 @@ def lift_table(y_true, y_score, bins: int = 10) -> pd.DataFrame:
     y, s = _check_labels_scores(y_true, y_score)
     n = y.size
     bins = check_positive_int(bins, name="bins")
+    if np.ptp(s) == 0:
+        raise ValueError(
+            f"y_score is constant ({s[0]:g} for every customer): it does not rank anyone, so the groups "
+            f"and their lift would only reflect the input order. Score the customers with a model first."
+        )
     if bins > n:
         raise ValueError(f"bins={bins} is more than the {n} customers; use at most {n} bins.")
     order = np.argsort(-s, kind="stable")
@@ -495,8 +564,8 @@ def lift_table(y_true, y_score, bins: int = 10) -> pd.DataFrame:
 
 
 def _check_value(value, n: int) -> np.ndarray:
-    if isinstance(value, Real) and not isinstance(value, (bool, np.bool_)):
-        v = np.full(n, float(value))
+    if np.ndim(value) == 0:
+        v = np.full(n, _check_money(value, name="value"))
     else:
         v = check_array(value, name="value")
         check_same_length(y_true=range(n), value=v)
@@ -505,8 +574,8 @@ def _check_value(value, n: int) -> np.ndarray:
     return v
 
 
-def profit_curve(y_true, y_score, *, value, contact_cost: float, offer_cost: float,
-                 accept_rate: float = 1.0) -> pd.DataFrame:
+def profit_curve(y_true: ArrayLike, y_score: ArrayLike, *, value: float | ArrayLike, contact_cost: float,
+                 offer_cost: float, accept_rate: float = 1.0) -> pd.DataFrame:
     r"""Profit of a retention campaign that contacts everyone above each threshold.
 
     Each contacted customer costs ``contact_cost``. A contacted churner accepts the
@@ -532,8 +601,9 @@ def profit_curve(y_true, y_score, *, value, contact_cost: float, offer_cost: flo
     Returns
     -------
     DataFrame
-        One row per distinct score used as threshold (plus "contact nobody"):
-        ``threshold, contacted, share_contacted, churners_reached, profit``.
+        One row per distinct score used as threshold (plus "contact nobody", whose
+        ``threshold`` is ``inf``): ``threshold, contacted, share_contacted,
+        churners_reached, profit``.
 
     Examples
     --------
@@ -573,7 +643,8 @@ def cost_threshold(*, value: float, contact_cost: float, offer_cost: float, acce
 
     .. math:: p > p^* = \frac{c_c + c_o}{a V + (1 - a) c_o}
 
-    The same assumptions as :func:`profit_curve`.
+    The same assumptions as :func:`profit_curve`. A threshold above 1 means contacting
+    never pays at these costs.
 
     Examples
     --------
@@ -592,8 +663,8 @@ def cost_threshold(*, value: float, contact_cost: float, offer_cost: float, acce
 
 
 # ----------------------------------------------------------------------------- reasons
-def churn_drivers(model, X: pd.DataFrame, y, *, scoring: str = "roc_auc", n_repeats: int = 5,
-                  random_state: int = 0) -> pd.DataFrame:
+def churn_drivers(model: Any, X: pd.DataFrame, y: ArrayLike, *, scoring: str = "roc_auc", n_repeats: int = 5,
+                  random_state: int | np.random.RandomState | None = 0) -> pd.DataFrame:
     """Churn reasons from a fitted model: permutation importance on held-out data.
 
     A thin wrapper of :func:`sklearn.inspection.permutation_importance`: each feature
@@ -628,7 +699,7 @@ def churn_drivers(model, X: pd.DataFrame, y, *, scoring: str = "roc_auc", n_repe
     return out.sort_values(["importance", "feature"], ascending=[False, True], ignore_index=True)
 
 
-def complaint_profile(data, churned, *, cutoff) -> pd.DataFrame:
+def complaint_profile(data: Any, churned: pd.Series, *, cutoff) -> pd.DataFrame:
     """Complaint categories of churners vs stayers (流失原因), per 100 orders.
 
     Customers who buy more also complain more, so raw complaint counts make the loyal
@@ -648,7 +719,9 @@ def complaint_profile(data, churned, *, cutoff) -> pd.DataFrame:
     -------
     DataFrame
         ``category, churners_rate, stayers_rate, ratio`` (rates per 100 orders), highest
-        ratio first.
+        ratio first. ``ratio`` is ``inf`` when only churners complained about a category
+        and ``NaN`` when nobody did (possible only for ``"unresolved"``: no complaint was
+        open at the cutoff).
 
     Examples
     --------
@@ -658,29 +731,32 @@ def complaint_profile(data, churned, *, cutoff) -> pd.DataFrame:
     >>> complaint_profile(data, y, cutoff="2024-06-30").columns.tolist()
     ['category', 'churners_rate', 'stayers_rate', 'ratio']
     """
-    cut = _cut(data, cutoff)
+    cut = _cut(cutoff)
     if not isinstance(churned, pd.Series):
         raise TypeError("churned must be a pandas Series of True/False indexed by customer_id, "
                         "e.g. churn_labels(...)['churned'].")
-    labels = pd.Series(_check_binary(churned.astype(float), name="churned").astype(bool), index=churned.index)
-    tx = check_frame(_table(data, "transactions"), required=["customer_id", "date"], dates=["date"], name="transactions")
+    if churned.index.has_duplicates:
+        dup = churned.index[churned.index.duplicated()][0]
+        raise ValueError(f"churned has customer {dup!r} more than once; pass one label per customer.")
+    labels = pd.Series(_check_binary(churned, name="churned").astype(bool), index=churned.index)
+    tx = _transactions(data)
     inter = check_frame(_table(data, "interactions"),
-                        required=["customer_id", "date", "type", "category", "resolved", "resolution_days"],
-                        dates=["date"], allow_empty=True, name="interactions")
-    orders = tx[tx["date"] < cut].groupby("customer_id").size().reindex(labels.index, fill_value=0)
+                        required=[CUSTOMER, DATE, _TYPE, _CATEGORY, _RESOLVED, _RESOLUTION_DAYS],
+                        dates=[DATE], numeric=[_RESOLUTION_DAYS], allow_empty=True, name="interactions")
+    known = _features_at(tx, cut - _DAY, amount_col=None)
+    orders = (known["n_orders"] if known is not None else pd.Series(dtype="int64")).reindex(labels.index, fill_value=0)
     n_orders = {True: orders[labels].sum(), False: orders[~labels].sum()}
     if min(n_orders.values()) == 0:
         raise ValueError("One group has no orders before the cutoff; pass labels of customers who bought by then.")
-    comp = inter[(inter["type"] == "complaint") & (inter["date"] < cut) & inter["customer_id"].isin(labels.index)]
-    comp = comp.assign(churner=labels.reindex(comp["customer_id"]).to_numpy())
-    closed_at = comp["date"] + pd.to_timedelta(comp["resolution_days"], unit="D")
-    unresolved = ~(comp["resolved"].astype(bool) & (closed_at < cut))
-    groups = {str(c): comp[comp["category"] == c] for c in sorted(comp["category"].unique())}
+    comp = inter[(inter[_TYPE] == "complaint") & (inter[DATE] < cut) & inter[CUSTOMER].isin(labels.index)]
+    comp = comp.assign(churner=labels.reindex(comp[CUSTOMER]).to_numpy())
+    unresolved = _still_open(comp, cut)
+    groups = {str(c): comp[comp[_CATEGORY] == c] for c in sorted(comp[_CATEGORY].unique())}
     groups.update({"all": comp, "unresolved": comp[unresolved]})
     rows = []
     for cat, part in groups.items():
         c = 100 * part["churner"].sum() / n_orders[True]
         s_ = 100 * (~part["churner"]).sum() / n_orders[False]
         rows.append({"category": cat, "churners_rate": float(c), "stayers_rate": float(s_),
-                     "ratio": float(c / s_) if s_ > 0 else np.nan})
+                     "ratio": float(c / s_) if s_ > 0 else (np.inf if c > 0 else np.nan)})
     return pd.DataFrame(rows).sort_values("ratio", ascending=False, ignore_index=True)

@@ -21,10 +21,17 @@ Examples
 
 from __future__ import annotations
 
+from numbers import Real
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 
+from crmlab.data.columns import CUSTOMER, DATE
+from crmlab.features import customer_features
+from crmlab.time import to_days
 from crmlab.validation import (
     check_array,
     check_fraction,
@@ -41,11 +48,28 @@ __all__ = [
     "survival_by_group",
     "logrank_test",
     "hazard_table",
+    "MAX_INTERVALS",
 ]
+
+#: Most intervals :func:`hazard_table` builds; a finer ``width`` is refused (it would only
+#: allocate memory for empty intervals).
+MAX_INTERVALS = 100_000
+
+
+def _as_durations(durations) -> np.ndarray:
+    """Durations as a float array; timedeltas are converted to days by :func:`crmlab.time.to_days`."""
+    if isinstance(durations, (pd.Series, pd.Index, np.ndarray, list, tuple)):
+        values = durations.to_numpy() if isinstance(durations, (pd.Series, pd.Index)) else np.asarray(durations)
+        temporal = (pd.Timedelta, np.timedelta64, pd.Timestamp, np.datetime64)
+        if values.dtype.kind in "mM" or (values.dtype == object and values.size
+                                         and isinstance(values.ravel()[0], temporal)):
+            # timedeltas become days; dates are refused (they are not durations)
+            durations = to_days(durations, name="durations")
+    return check_array(durations, name="durations")
 
 
 def _check_durations_events(durations, events) -> tuple[np.ndarray, np.ndarray]:
-    t = check_array(durations, name="durations")
+    t = _as_durations(durations)
     e = check_array(events, name="events")
     check_same_length(durations=t, events=e)
     if (t < 0).any():
@@ -63,15 +87,31 @@ def _check_durations_events(durations, events) -> tuple[np.ndarray, np.ndarray]:
     return t, e.astype(int)
 
 
-def tenure_table(transactions: pd.DataFrame, *, observation_end, inactive_days: int = 90,
-                 customer_col: str = "customer_id", date_col: str = "date") -> pd.DataFrame:
+def tenure_table(transactions: pd.DataFrame, *, observation_end: Any, inactivity_days: int = 90,
+                 customer_col: str = CUSTOMER, date_col: str = DATE) -> pd.DataFrame:
     """Tenure of each buyer from a transaction log, with non-contractual churn as the event.
 
-    Tenure starts at the first purchase. A customer whose last purchase is more than
-    ``inactive_days`` days before ``observation_end`` counts as churned at her last
-    purchase (``duration`` = last − first purchase, ``churned`` = 1); everyone else is
-    censored at ``observation_end`` (``duration`` = end − first purchase, ``churned`` = 0).
-    Durations are in days.
+    Tenure is counted in whole calendar days from the day of the first purchase:
+    ``tenure_days`` and ``recency_days`` of :func:`crmlab.features.customer_features`. The day of
+    ``observation_end`` is inside the window: a purchase at 15:30 on that day counts.
+
+    - A customer whose last purchase is more than ``inactivity_days`` days before the day of
+      ``observation_end`` (``recency_days > inactivity_days``) counts as churned on the day of
+      her last purchase: ``duration`` = days from the first to the last purchase day,
+      ``churned`` = 1.
+    - Everyone else is censored at ``observation_end``: ``duration`` = days from the first
+      purchase day to the day of ``observation_end`` (``tenure_days``), ``churned`` = 0.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        One row per purchase; events after the day of ``observation_end`` raise an error.
+    observation_end : date-like
+        Last day of observation (its whole day counts).
+    inactivity_days : int, default 90
+        Days without a purchase after which a customer counts as churned.
+    customer_col, date_col : str
+        Column names.
 
     Returns
     -------
@@ -80,23 +120,23 @@ def tenure_table(transactions: pd.DataFrame, *, observation_end, inactive_days: 
 
     Examples
     --------
-    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "date": ["2024-01-01", "2024-03-01", "2024-06-01"]})
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2],
+    ...                    "date": pd.to_datetime(["2024-01-01 09:00", "2024-03-01 12:00", "2024-06-30 15:30"])})
     >>> tenure_table(tx, observation_end="2024-06-30").to_dict("list")
-    {'duration': [60.0, 29.0], 'churned': [1, 0]}
+    {'duration': [60.0, 0.0], 'churned': [1, 0]}
     """
-    inactive_days = check_positive_int(inactive_days, name="inactive_days")
+    inactivity_days = check_positive_int(inactivity_days, name="inactivity_days")
     end = check_timestamp(observation_end, name="observation_end")
-    tx = check_frame(transactions, required=[customer_col, date_col], dates=[date_col],
-                     not_missing=[customer_col, date_col], not_after=(date_col, end), name="transactions")
-    g = tx.groupby(customer_col)[date_col]
-    first, last = g.min(), g.max()
-    churned = last < end - pd.Timedelta(days=inactive_days)
-    day = pd.Timedelta(days=1)
-    duration = ((last - first) / day).where(churned, (end - first) / day)
-    return pd.DataFrame({"duration": duration.astype(float), "churned": churned.astype(int)})
+    f = customer_features(transactions, observation_end=end, customer_col=customer_col, date_col=date_col,
+                          amount_col=None)
+    churned = f["recency_days"] > inactivity_days
+    duration = (f["tenure_days"] - f["recency_days"]).where(churned, f["tenure_days"])
+    out = pd.DataFrame({"duration": duration.astype("float64"), "churned": churned.astype("int64")})
+    out.index.name = customer_col
+    return out
 
 
-def kaplan_meier(durations, events, *, alpha: float = 0.05) -> pd.DataFrame:
+def kaplan_meier(durations: ArrayLike, events: ArrayLike, *, confidence: float = 0.95) -> pd.DataFrame:
     r"""Kaplan–Meier survival curve with a pointwise confidence band.
 
     .. math::
@@ -111,12 +151,13 @@ def kaplan_meier(durations, events, *, alpha: float = 0.05) -> pd.DataFrame:
 
     Parameters
     ----------
-    durations : array-like of float
-        Tenure of each customer (time to churn, or to the end of observation).
+    durations : array-like of float or timedelta
+        Tenure of each customer (time to churn, or to the end of observation). Timedeltas
+        are converted to days with :func:`crmlab.time.to_days`.
     events : array-like of 0/1 or bool
         1 if the customer churned at ``durations``, 0 if still active (censored).
-    alpha : float, default 0.05
-        1 − confidence level of the band.
+    confidence : float, default 0.95
+        Confidence level of the band.
 
     Returns
     -------
@@ -131,7 +172,7 @@ def kaplan_meier(durations, events, *, alpha: float = 0.05) -> pd.DataFrame:
     [0.75, 0.5, 0.0]
     """
     t, e = _check_durations_events(durations, events)
-    alpha = check_fraction(alpha, name="alpha")
+    confidence = check_fraction(confidence, name="confidence")
     times, inverse = np.unique(t, return_inverse=True)
     n_events = np.bincount(inverse, weights=e, minlength=len(times)).astype(int)
     n_total = np.bincount(inverse, minlength=len(times))
@@ -141,7 +182,7 @@ def kaplan_meier(durations, events, *, alpha: float = 0.05) -> pd.DataFrame:
         terms = np.where(at_risk > n_events, n_events / (at_risk * (at_risk - n_events)), 0.0)
         greenwood = np.cumsum(terms)
         se = survival * np.sqrt(greenwood)
-        z = stats.norm.ppf(1 - alpha / 2)
+        z = stats.norm.ppf(0.5 + confidence / 2)
         sigma = np.sqrt(greenwood) / np.abs(np.log(survival))
         lower = survival ** np.exp(z * sigma)
         upper = survival ** np.exp(-z * sigma)
@@ -163,7 +204,8 @@ def kaplan_meier(durations, events, *, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def _check_km_table(km) -> None:
-    check_frame(km, required=["time", "survival", "lower", "upper"], name="km")
+    cols = ["time", "survival", "lower", "upper"]
+    check_frame(km, required=cols, numeric=cols, not_missing=cols, name="km")
 
 
 def _first_time_below(times: np.ndarray, curve: np.ndarray, level: float) -> float:
@@ -175,8 +217,10 @@ def median_survival(km: pd.DataFrame) -> pd.DataFrame:
     """Median tenure: the first time the survival curve reaches 50 %.
 
     The interval is read off the confidence band (where the lower and upper curves
-    cross 0.5). ``NaN`` means the curve never gets that low: more than half of the
-    customers are still active at the longest observed tenure.
+    cross 0.5). A documented ``NaN`` means "not reached": the curve (or that side of the
+    band) never gets down to 0.5, because more than half of the customers are still
+    active at the longest observed tenure; report it as "more than the longest tenure",
+    never as a number.
 
     Parameters
     ----------
@@ -222,7 +266,8 @@ def _check_groups(groups, n: int) -> np.ndarray:
     return g
 
 
-def survival_by_group(durations, events, groups, *, alpha: float = 0.05) -> pd.DataFrame:
+def survival_by_group(durations: ArrayLike, events: ArrayLike, groups: ArrayLike, *,
+                      confidence: float = 0.95) -> pd.DataFrame:
     """Kaplan–Meier curves per group (segment, channel, contract type ...), stacked.
 
     Returns the :func:`kaplan_meier` columns plus ``group``, groups in sorted order.
@@ -238,12 +283,12 @@ def survival_by_group(durations, events, groups, *, alpha: float = 0.05) -> pd.D
     frames = []
     for level in sorted(pd.unique(g), key=str):
         mask = g == level
-        frames.append(kaplan_meier(t[mask], e[mask], alpha=alpha).assign(group=level))
+        frames.append(kaplan_meier(t[mask], e[mask], confidence=confidence).assign(group=level))
     out = pd.concat(frames, ignore_index=True)
     return out[["group", *[c for c in out.columns if c != "group"]]]
 
 
-def logrank_test(durations, events, groups) -> pd.DataFrame:
+def logrank_test(durations: ArrayLike, events: ArrayLike, groups: ArrayLike) -> pd.DataFrame:
     r"""Log-rank test that two or more groups share one survival curve.
 
     At each event time the churns expected in group :math:`k` under the null are
@@ -266,27 +311,43 @@ def logrank_test(durations, events, groups) -> pd.DataFrame:
     t, e = _check_durations_events(durations, events)
     g = _check_groups(groups, len(t))
     levels = sorted(pd.unique(g), key=str)
-    codes = np.array([levels.index(v) for v in g])
+    codes = pd.Categorical(g, categories=levels).codes
     k = len(levels)
     event_times = np.unique(t[e == 1])
     if event_times.size == 0:
         raise ValueError("No churn events at all (events are all 0): the log-rank test needs at least one event.")
-    # at_risk[j, k]: customers of group k with duration >= event time j
-    at_risk = np.stack([(t[codes == c][None, :] >= event_times[:, None]).sum(axis=1) for c in range(k)], axis=1)
-    deaths = np.stack(
-        [((t[(codes == c) & (e == 1)][None, :] == event_times[:, None]).sum(axis=1)) for c in range(k)], axis=1
-    )
-    n = at_risk.sum(axis=1).astype(float)
-    d = deaths.sum(axis=1).astype(float)
+    # at_risk[j, c]: customers of group c with duration >= event time j; deaths[j, c]: churns at it
+    at_risk = np.empty((event_times.size, k))
+    deaths = np.empty((event_times.size, k))
+    for c in range(k):
+        tc = np.sort(t[codes == c])
+        dc = np.sort(t[(codes == c) & (e == 1)])
+        at_risk[:, c] = tc.size - np.searchsorted(tc, event_times, side="left")
+        deaths[:, c] = np.searchsorted(dc, event_times, side="right") - np.searchsorted(dc, event_times, side="left")
+    n = at_risk.sum(axis=1)
+    d = deaths.sum(axis=1)
     expected = at_risk * (d / n)[:, None]
-    observed = deaths.sum(axis=0).astype(float)
+    observed = deaths.sum(axis=0)
     o_minus_e = observed - expected.sum(axis=0)
     factor = np.where(n > 1, d * (n - d) / (n**2 * np.maximum(n - 1, 1)), 0.0)
-    share = at_risk.astype(float)
-    cov = np.zeros((k, k))
-    for j in range(len(event_times)):
-        cov += factor[j] * (np.diag(share[j] * n[j]) - np.outer(share[j], share[j]))
-    stat = float(o_minus_e[:-1] @ np.linalg.solve(cov[:-1, :-1], o_minus_e[:-1]))
+    # sum over event times of factor_j * (diag(n_j * at_risk_j) - outer(at_risk_j, at_risk_j))
+    cov = np.diag((factor * n) @ at_risk) - (at_risk * factor[:, None]).T @ at_risk
+    empty = [str(levels[c]) for c in range(k) if at_risk[:, c].sum() == 0]
+    if empty:
+        raise ValueError(
+            f"group(s) {empty} have nobody at risk at any churn time (all their durations are "
+            f"shorter than the first event): the log-rank test cannot compare them. Drop or merge "
+            f"those groups."
+        )
+    try:
+        stat = float(o_minus_e[:-1] @ np.linalg.solve(cov[:-1, :-1], o_minus_e[:-1]))
+    except np.linalg.LinAlgError:
+        stat = np.nan
+    if not np.isfinite(stat):
+        raise ValueError(
+            "The log-rank variance matrix is singular (a group contributes no variance at any "
+            "churn time, e.g. its customers are the only ones at risk); merge small groups first."
+        )
     dof = k - 1
     return pd.DataFrame(
         {
@@ -300,7 +361,7 @@ def logrank_test(durations, events, groups) -> pd.DataFrame:
     )
 
 
-def hazard_table(durations, events, *, width: float = 1.0) -> pd.DataFrame:
+def hazard_table(durations: ArrayLike, events: ArrayLike, *, width: float | pd.Timedelta = 1.0) -> pd.DataFrame:
     r"""Life table: churn hazard per tenure interval (actuarial method).
 
     For the interval :math:`[a, a + w)`, with :math:`n` customers still there at
@@ -315,8 +376,10 @@ def hazard_table(durations, events, *, width: float = 1.0) -> pd.DataFrame:
     Parameters
     ----------
     durations, events : see :func:`kaplan_meier`.
-    width : float, default 1
-        Interval width in the units of ``durations`` (e.g. 1 month, 30 days).
+    width : float or timedelta, default 1
+        Interval width in the units of ``durations`` (e.g. 1 month, 30 days); a timedelta
+        (with timedelta durations) is converted to days. At most :data:`MAX_INTERVALS`
+        intervals are built: a width so small that more are needed raises ``ValueError``.
 
     Returns
     -------
@@ -330,9 +393,21 @@ def hazard_table(durations, events, *, width: float = 1.0) -> pd.DataFrame:
     [[0.0, 0.25], [1.0, 0.4], [2.0, 0.0]]
     """
     t, e = _check_durations_events(durations, events)
-    if isinstance(width, (bool, np.bool_)) or not isinstance(width, (int, float, np.number)) or width <= 0:
+    if isinstance(width, (pd.Timedelta, np.timedelta64)):
+        width = float(to_days([width], name="width")[0])
+    if isinstance(width, (bool, np.bool_)) or not isinstance(width, Real):
+        raise TypeError(f"width must be a positive number (interval length), got {width!r}.")
+    width = float(width)
+    if not np.isfinite(width) or width <= 0:
         raise ValueError(f"width must be a positive number (interval length), got {width!r}.")
-    idx = np.floor(t / width).astype(int)
+    n_needed = np.floor(t.max() / width) + 1
+    if not np.isfinite(n_needed) or n_needed > MAX_INTERVALS:
+        raise ValueError(
+            f"width={width!r} cuts the longest duration {t.max():g} into {n_needed:.3g} intervals, more "
+            f"than MAX_INTERVALS={MAX_INTERVALS:,}. Use width >= {t.max() / MAX_INTERVALS:.3g} (e.g. 30 for "
+            f"months of days)."
+        )
+    idx = np.floor(t / width).astype(np.int64)
     n_int = int(idx.max()) + 1
     d = np.bincount(idx, weights=e, minlength=n_int).astype(int)
     total = np.bincount(idx, minlength=n_int)

@@ -254,7 +254,7 @@ def after_action_review(goals: pd.DataFrame, *, metric_col: str = "metric", targ
     else:
         direction = pd.Series("higher", index=df.index)
     sign = np.where(direction == "lower", -1.0, 1.0)
-    gap = (df[actual_col] - df[target_col]) * sign
+    gap = (df[actual_col] - df[target_col]) * sign + 0.0   # + 0.0 turns -0.0 into 0.0
     target_abs = df[target_col].abs()
     df["gap"] = gap
     df["gap_share"] = np.where(target_abs > 0, gap / target_abs.where(target_abs > 0, 1), np.nan)

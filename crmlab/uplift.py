@@ -34,18 +34,25 @@ True
 from __future__ import annotations
 
 from numbers import Real
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
 
+from crmlab.churn import _check_money
+from crmlab.data.columns import CUSTOMER, DATE
+from crmlab.time import window_end
 from crmlab.validation import (
     check_array,
     check_frame,
     check_in_range,
-    check_is_fitted,
     check_positive_int,
     check_same_length,
+    check_transactions,
+    check_unique_columns,
 )
 
 __all__ = [
@@ -76,7 +83,20 @@ def _binary(values, *, name: str, both: bool = True) -> np.ndarray:
     return v.astype(int)
 
 
+def _check_X(X) -> pd.DataFrame | np.ndarray:
+    if isinstance(X, pd.DataFrame):
+        check_unique_columns(X.columns, name="X")
+        return X
+    if isinstance(X, (pd.Series, str, bytes)) or np.ndim(X) != 2:
+        raise TypeError(
+            f"X must be a 2-D table of features (a DataFrame or a 2-D array), got {type(X).__name__}; "
+            f"use X[[column]] for a single feature."
+        )
+    return np.asarray(X)
+
+
 def _check_xty(X, treatment, y):
+    X = _check_X(X)
     t = _binary(treatment, name="treatment")
     yy = _binary(y, name="y")
     check_same_length(X=X, treatment=t, y=yy)
@@ -86,7 +106,7 @@ def _check_xty(X, treatment, y):
                 f"In the {label} group every y is {int(yy[t == group][0])}; a model of that group "
                 f"cannot be fitted. Use a longer outcome window or more customers."
             )
-    return t, yy
+    return X, t, yy
 
 
 def _default_estimator():
@@ -132,27 +152,27 @@ class TwoModelUplift(BaseEstimator):
     (200,)
     """
 
-    def __init__(self, estimator=None):
+    def __init__(self, estimator: Any = None) -> None:
         self.estimator = estimator
 
-    def fit(self, X, treatment, y):
+    def fit(self, X: pd.DataFrame | np.ndarray, treatment: ArrayLike, y: ArrayLike) -> TwoModelUplift:
         """Fit one model on the treated customers and one on the control group."""
-        t, yy = _check_xty(X, treatment, y)
+        X, t, yy = _check_xty(X, treatment, y)
         base = self.estimator if self.estimator is not None else _default_estimator()
-        X = X if isinstance(X, pd.DataFrame) else np.asarray(X)
         sel = (lambda m: X[m]) if not isinstance(X, pd.DataFrame) else (lambda m: X.loc[m])
         self.model_treatment_ = _fit(clone(base), sel(t == 1), yy[t == 1])
         self.model_control_ = _fit(clone(base), sel(t == 0), yy[t == 0])
         self.treated_share_ = float(t.mean())
         return self
 
-    def predict_outcomes(self, X) -> pd.DataFrame:
+    def predict_outcomes(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """P(y = 1) with and without the offer: columns ``p_treatment, p_control``."""
         check_is_fitted(self, ["model_treatment_", "model_control_"])
+        X = _check_X(X)
         return pd.DataFrame({"p_treatment": _proba(self.model_treatment_, X), "p_control": _proba(self.model_control_, X)},
                             index=X.index if isinstance(X, pd.DataFrame) else None)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Estimated uplift P(y=1 | offer) − P(y=1 | no offer)."""
         out = self.predict_outcomes(X)
         return (out["p_treatment"] - out["p_control"]).to_numpy()
@@ -189,12 +209,12 @@ class ClassTransformationUplift(BaseEstimator):
     True
     """
 
-    def __init__(self, estimator=None):
+    def __init__(self, estimator: Any = None) -> None:
         self.estimator = estimator
 
-    def fit(self, X, treatment, y):
+    def fit(self, X: pd.DataFrame | np.ndarray, treatment: ArrayLike, y: ArrayLike) -> ClassTransformationUplift:
         """Fit the classifier of Z with groups re-weighted to equal size."""
-        t, yy = _check_xty(X, treatment, y)
+        X, t, yy = _check_xty(X, treatment, y)
         z = yy * t + (1 - yy) * (1 - t)
         share = t.mean()
         weight = np.where(t == 1, 0.5 / share, 0.5 / (1 - share))
@@ -203,9 +223,10 @@ class ClassTransformationUplift(BaseEstimator):
         self.treated_share_ = float(share)
         return self
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Estimated uplift 2 P(Z=1 | x) − 1."""
         check_is_fitted(self, "model_")
+        X = _check_X(X)
         return 2.0 * _proba(self.model_, X) - 1.0
 
     def __repr__(self) -> str:
@@ -230,7 +251,7 @@ def _cumulative(y, treatment, score):
     return n_t[keep], n_c[keep], y_t[keep], y_c[keep], (n_t + n_c)[keep], yy.size
 
 
-def uplift_curve(y, treatment, uplift) -> pd.DataFrame:
+def uplift_curve(y: ArrayLike, treatment: ArrayLike, uplift: ArrayLike) -> pd.DataFrame:
     r"""Cumulative uplift when targeting customers in order of predicted uplift.
 
     For the top :math:`k` customers, with :math:`Y^T_k, N^T_k` (:math:`Y^C_k, N^C_k`)
@@ -261,7 +282,7 @@ def uplift_curve(y, treatment, uplift) -> pd.DataFrame:
     return pd.DataFrame({"n": n, "share": n / total, "uplift": u, "random": n / total * u[-1]})
 
 
-def qini_curve(y, treatment, uplift) -> pd.DataFrame:
+def qini_curve(y: ArrayLike, treatment: ArrayLike, uplift: ArrayLike) -> pd.DataFrame:
     r"""Qini curve (Radcliffe 2007): :math:`Q(k) = Y^T_k - Y^C_k\,N^T_k / N^C_k`.
 
     Extra responders among the top :math:`k`, counted in treated customers.
@@ -290,7 +311,7 @@ def _area_above_random(curve: pd.DataFrame, column: str) -> float:
     return float(np.trapezoid(gap, x))
 
 
-def uplift_auc(y, treatment, uplift) -> float:
+def uplift_auc(y: ArrayLike, treatment: ArrayLike, uplift: ArrayLike) -> float:
     """Area between the uplift curve and random targeting, per customer.
 
     Positive when the ranking puts the customers the offer helps first; about 0 for a
@@ -306,7 +327,7 @@ def uplift_auc(y, treatment, uplift) -> float:
     return float(_area_above_random(curve, "uplift") / curve["n"].iloc[-1])
 
 
-def qini_coefficient(y, treatment, uplift) -> float:
+def qini_coefficient(y: ArrayLike, treatment: ArrayLike, uplift: ArrayLike) -> float:
     """Area between the Qini curve and random targeting, per customer (Radcliffe's Qini).
 
     Examples
@@ -326,8 +347,8 @@ def qini_coefficient(y, treatment, uplift) -> float:
 WINBACK_HURDLES = {"key": 0.5, "ordinary": 1.0, "small": 2.0, "unprofitable": np.inf}
 
 
-def target_customers(data: pd.DataFrame, *, value: str, uplift: str, cost, p_churn: str | None = None,
-                     tier: str | None = None, hurdles: dict | None = None) -> pd.DataFrame:
+def target_customers(data: pd.DataFrame, *, value: str, uplift: str, cost: float | str, p_churn: str | None = None,
+                     tier: str | None = None, hurdles: dict[str, float] | None = None) -> pd.DataFrame:
     r"""Whom to contact: expected profit of the offer, with the win-back policy by tier.
 
     .. math::
@@ -375,21 +396,28 @@ def target_customers(data: pd.DataFrame, *, value: str, uplift: str, cost, p_chu
     numeric = [c for c in cols if c != tier]
     df = check_frame(data, required=cols, numeric=numeric, not_missing=cols, name="data")
     if (df[value] < 0).any():
-        raise ValueError(f"data column {value!r} (value at risk) must be >= 0.")
+        raise ValueError(f"data column {value!r} (value at risk) must be >= 0; found {df[value].min():g}.")
     if p_churn is not None:
         check_in_range(df[p_churn].to_numpy(float), low=0, high=1, name=f"data column {p_churn!r}")
+    # an uplift (or share of churners saved) is a difference of probabilities
+    check_in_range(df[uplift].to_numpy(float), low=-1, high=1, name=f"data column {uplift!r} (uplift)")
     if cost_col is None:
-        if isinstance(cost, (bool, np.bool_)) or not isinstance(cost, Real) or cost < 0:
-            raise ValueError(f"cost must be a non-negative number or a column name, got {cost!r}.")
-        c = np.full(len(df), float(cost))
+        c = np.full(len(df), _check_money(cost, name="cost"))
     else:
         c = df[cost_col].to_numpy(float)
+        if (c < 0).any():
+            raise ValueError(f"data column {cost_col!r} (cost) must be >= 0; found {c.min():g}.")
     delta = df[uplift].to_numpy(float) * (df[p_churn].to_numpy(float) if p_churn is not None else 1.0)
     gain = df[value].to_numpy(float) * delta
     if tier is None:
         hurdle = np.ones(len(df))
     else:
+        if hurdles is not None and not isinstance(hurdles, dict):
+            raise TypeError(f"hurdles must be a dict of tier -> hurdle, got {type(hurdles).__name__}.")
         h = dict(WINBACK_HURDLES if hurdles is None else hurdles)
+        for key, hv in h.items():
+            if isinstance(hv, (bool, np.bool_)) or not isinstance(hv, Real) or np.isnan(hv) or hv < 0:
+                raise ValueError(f"hurdles[{key!r}] must be a number >= 0 (np.inf: never contact), got {hv!r}.")
         unknown = sorted(set(df[tier].astype(str)) - set(h))
         if unknown:
             raise ValueError(
@@ -406,7 +434,8 @@ def target_customers(data: pd.DataFrame, *, value: str, uplift: str, cost, p_chu
     return out
 
 
-def policy_profit(contact, *, true_uplift, value, cost) -> float:
+def policy_profit(contact: ArrayLike, *, true_uplift: ArrayLike, value: float | ArrayLike,
+                  cost: float | ArrayLike) -> float:
     """Profit a contact policy really earns: sum over contacted of value × true uplift − cost.
 
     Only possible on simulated data, where the true uplift is known.
@@ -418,19 +447,37 @@ def policy_profit(contact, *, true_uplift, value, cost) -> float:
     """
     k = _binary(contact, name="contact", both=False)
     u = check_array(true_uplift, name="true_uplift")
-    v = check_array(value, name="value") if not isinstance(value, Real) else np.full(k.size, float(value))
-    c = check_array(cost, name="cost") if not isinstance(cost, Real) else np.full(k.size, float(cost))
+    check_in_range(u, low=-1, high=1, name="true_uplift")
+    v = np.full(k.size, _check_money(value, name="value")) if np.ndim(value) == 0 else check_array(value, name="value")
+    c = np.full(k.size, _check_money(cost, name="cost")) if np.ndim(cost) == 0 else check_array(cost, name="cost")
+    for arr, label in ((v, "value"), (c, "cost")):
+        if (arr < 0).any():
+            raise ValueError(f"{label} must be >= 0; found {arr.min():g}.")
     check_same_length(contact=k, true_uplift=u, value=v, cost=c)
     return float(np.sum(k * (v * u - c)))
 
 
-def campaign_table(data, *, window_days: int = 90, active_days: int | None = 365) -> pd.DataFrame:
+def campaign_table(data: Any, *, horizon_days: int = 90, active_days: int | None = 365) -> pd.DataFrame:
     """The randomised retention campaign as an analysis table.
 
-    Features are :func:`crmlab.churn.churn_features` at the day before the campaign;
-    the outcome an analyst sees is ``retained``: at least one purchase in the last
-    ``window_days`` days of the observation (still active at the end). Customers must
-    have bought before the campaign (within ``active_days`` of it, if given).
+    Features are :func:`crmlab.churn.churn_features` with the cutoff on the day before the
+    campaign (purchase features in the vocabulary of
+    :func:`crmlab.features.customer_features`); the outcome an analyst sees is
+    ``retained``: at least one purchase in the last ``horizon_days`` days of the
+    observation window (its end day included), i.e. still active at the end. Customers
+    must have bought before the campaign (within ``active_days`` days of it, if given: a
+    population filter).
+
+    Parameters
+    ----------
+    data : CRMData
+        With ``campaigns`` (one campaign date) and ``transactions``.
+    horizon_days : int, default 90
+        Length of the outcome window at the end of the observation; it must start after
+        the campaign.
+    active_days : int or None, default 365
+        Keep the campaign customers who bought in the ``active_days`` days up to the day
+        before the campaign.
 
     Returns
     -------
@@ -442,29 +489,39 @@ def campaign_table(data, *, window_days: int = 90, active_days: int | None = 365
     --------
     >>> import crmlab as crm
     >>> tab = campaign_table(crm.synth.generate(n_customers=400, seed=2))
-    >>> {"treated", "retained"} <= set(tab.columns)
+    >>> {"treated", "retained", "n_orders", "recency_days"} <= set(tab.columns)
     True
     """
     from crmlab.churn import _table, churn_features
 
-    window_days = check_positive_int(window_days, name="window_days")
+    horizon_days = check_positive_int(horizon_days, name="horizon_days")
     camp = check_frame(_table(data, "campaigns"),
-                       required=["customer_id", "campaign_date", "treated", "offer_cost"], dates=["campaign_date"],
-                       unique="customer_id", name="campaigns")
+                       required=[CUSTOMER, "campaign_date", "treated", "offer_cost"], dates=["campaign_date"],
+                       numeric=["offer_cost"], not_missing=[CUSTOMER, "campaign_date", "treated", "offer_cost"],
+                       nonnegative=["offer_cost"], unique=CUSTOMER, name="campaigns")
     dates = camp["campaign_date"].dt.normalize().unique()
     if len(dates) != 1:
         raise ValueError(f"campaigns holds {len(dates)} campaign dates; analyse one campaign at a time.")
-    day_before = pd.Timestamp(dates[0]) - pd.Timedelta(days=1)
-    X = churn_features(data, cutoff=day_before, active_days=active_days)
+    campaign_day = pd.Timestamp(dates[0])
+    obs_end = getattr(data, "observation_end", None)
+    if obs_end is None:
+        raise TypeError("data must be a CRMData with an observation_end (the outcome is read at its end).")
+    end = window_end(obs_end)
+    start = end - pd.Timedelta(days=horizon_days)
+    if start <= campaign_day:
+        raise ValueError(
+            f"horizon_days={horizon_days} reaches back to {start.date()}, not after the campaign of "
+            f"{campaign_day.date()}; use a shorter horizon_days."
+        )
+    X = churn_features(data, cutoff=campaign_day - pd.Timedelta(days=1), active_days=active_days)
     X = X.drop(columns="offer_received")
-    c = camp.set_index("customer_id")
+    c = camp.set_index(CUSTOMER)
     X = X.loc[X.index.intersection(c.index)]
-    end = pd.Timestamp(data.observation_end)
-    start = end.normalize() + pd.Timedelta(days=1) - pd.Timedelta(days=window_days)
-    if start <= pd.Timestamp(dates[0]):
-        raise ValueError(f"window_days={window_days} reaches back before the campaign; use a shorter window.")
-    tx = data.transactions
-    active = tx.loc[(tx["date"] >= start) & (tx["date"] <= end), "customer_id"].unique()
+    if X.empty:
+        raise ValueError("No campaign customer bought before the campaign (within active_days); "
+                         "pass a larger active_days or active_days=None.")
+    tx = check_transactions(_table(data, "transactions"), customer_col=CUSTOMER, date_col=DATE, amount_col=None)
+    active = tx.loc[(tx[DATE] >= start) & (tx[DATE] < end), CUSTOMER].unique()
     out = X.copy()
     out["treated"] = c.loc[X.index, "treated"].astype(int).to_numpy()
     out["offer_cost"] = c.loc[X.index, "offer_cost"].astype(float).to_numpy()

@@ -76,8 +76,8 @@ def test_portfolio_quadrants_hand_worked():
     acc = pd.DataFrame({"account_id": [1, 2, 3, 4], "revenue_last_year": [90.0, 80.0, 10.0, 5.0],
                         "potential_estimate": [500.0, 100.0, 600.0, 50.0], "fit_score": [5, 1, 4, 2]})
     p = accounts.account_portfolio(acc)
-    # fit rescaled: 5 -> 1, 1 -> 0, 4 -> .75, 2 -> .25; attractiveness 500, 0, 450, 12.5; median 231.25
-    np.testing.assert_allclose(p["attractiveness"], [500.0, 0.0, 450.0, 12.5])
+    # fit rescaled by its maximum: 5 -> 1, 1 -> .2, 4 -> .8, 2 -> .4; attractiveness 500, 20, 480, 20
+    np.testing.assert_allclose(p["attractiveness"], [500.0, 20.0, 480.0, 20.0])
     assert p["quadrant"].tolist() == ["key", "maintain", "develop", "opportunistic"]
     assert p.loc[2, "big"] and p.loc[2, "quadrant_zh"] == "维持客户"
     with pytest.raises(ValueError, match="negative"):

@@ -342,3 +342,19 @@ def test_check_package_reexports_and_lazy_sets(tmp_path, monkeypatch):
         import sys
 
         sys.modules.pop("crmlab.check.ex98", None)
+
+
+def test_boolean_keys_are_labels_not_a_mask():
+    """A table keyed by True/False is compared row by row (a wrong row must fail)."""
+    import pandas as pd
+    import pytest
+
+    from crmlab.check.compare import assert_frame_matches, assert_series_matches
+
+    exp = pd.DataFrame({"share": [0.2, 0.5]}, index=pd.Index([False, True], name="complained"))
+    assert_frame_matches(exp.iloc[::-1], exp)
+    wrong = pd.DataFrame({"share": [0.2, 0.9]}, index=pd.Index([False, True], name="complained"))
+    with pytest.raises(AssertionError, match=r"differs for 1 of 2"):
+        assert_frame_matches(wrong, exp)
+    with pytest.raises(AssertionError, match="True"):
+        assert_series_matches(wrong["share"], exp["share"])

@@ -99,13 +99,14 @@ def test_ex03_pyramid_needs_the_cost_to_serve(data):
 
 
 def test_ex04_accepts_reference_answers_and_rejects_mistakes(data, capsys):
-    stages = crm.lifecycle.lifecycle_stages(data.transactions, data.customers, as_of=data.observation_end)["stage"]
+    stages = crm.lifecycle.lifecycle_stages(data.transactions, data.customers,
+                                           observation_end=data.observation_end)["stage"]
     ex04.stages_end(stages.astype(str), data)
     ex04.stage_counts(stages.value_counts(), data)
     with pytest.raises(AssertionError, match="180 days"):
         ex04.stages_end(stages.astype(str).replace({"at_risk": "lapsed"}), data)
-    moves = crm.lifecycle.stage_transitions(data.transactions, data.customers, from_date="2024-06-30",
-                                            to_date=data.observation_end)
+    moves = crm.lifecycle.stage_transitions(data.transactions, data.customers, observation_start="2024-06-30",
+                                            observation_end=data.observation_end)
     ex04.transition_matrix(moves, data)
     with pytest.raises(AssertionError):
         ex04.transition_matrix(moves.T, data)

@@ -80,19 +80,56 @@ def test_complaints_resolved_after_cutoff_count_as_open(data):
 
 def test_features_hand_built_customer(data):
     f = churn_features(data, cutoff=CUTOFF)
-    cust = f.index[f["frequency"] >= 3][0]
-    tx = data.transactions[(data.transactions["customer_id"] == cust) & (data.transactions["date"] < "2024-07-01")]
+    custs = f.index[f["n_orders"] >= 3][:5]
     cut = pd.Timestamp("2024-07-01")
-    assert f.loc[cust, "frequency"] == len(tx)
-    assert f.loc[cust, "recency_days"] == pytest.approx((cut - tx["date"].max()) / pd.Timedelta(days=1))
-    assert f.loc[cust, "spend_total"] == pytest.approx(tx["amount"].sum())
-    recent = tx[tx["date"] >= cut - pd.Timedelta(days=90)]
-    assert f.loc[cust, "frequency_recent"] == len(recent)
-    assert f.loc[cust, "spend_recent"] == pytest.approx(recent["amount"].sum())
+    for cust in custs:
+        tx = data.transactions[(data.transactions["customer_id"] == cust) & (data.transactions["date"] < cut)]
+        assert f.loc[cust, "n_orders"] == len(tx)
+        # whole days from the day of the last purchase to the cutoff day (features vocabulary)
+        assert f.loc[cust, "recency_days"] == (pd.Timestamp(CUTOFF) - tx["date"].max().normalize()).days
+        assert f.loc[cust, "tenure_days"] == (pd.Timestamp(CUTOFF) - tx["date"].min().normalize()).days
+        assert f.loc[cust, "total_spend"] == pytest.approx(tx["amount"].sum())
+        last = tx[tx["date"] >= cut - pd.Timedelta(days=90)]
+        prev = tx[(tx["date"] >= cut - pd.Timedelta(days=180)) & (tx["date"] < cut - pd.Timedelta(days=90))]
+        assert f.loc[cust, "n_orders_last_90d"] == len(last)
+        assert f.loc[cust, "spend_last_90d"] == pytest.approx(last["amount"].sum())
+        assert f.loc[cust, "n_orders_prev_90d"] == len(prev)
+        assert f.loc[cust, "spend_prev_90d"] == pytest.approx(prev["amount"].sum())
+        assert f.loc[cust, "n_orders_trend"] == len(last) - len(prev)
+    # the purchase columns are exactly those of the one feature builder
+    ref = crm.features.customer_features(data.transactions, observation_end=CUTOFF, exclude_after=True,
+                                         lookback_days=90, discount_col="discount", channel_col="channel")
+    shared = [c for c in ref.columns if c not in ("first_purchase", "last_purchase")]
+    pd.testing.assert_frame_equal(f[shared], ref.loc[f.index, shared])
+
+
+def test_lookback_days_names_the_windows(data):
+    f = churn_features(data, cutoff=CUTOFF, lookback_days=30)
+    assert {"n_orders_last_30d", "n_orders_prev_30d", "spend_last_30d", "visits_last_30d",
+            "complaints_last_30d"} <= set(f.columns)
+    ew = early_warning(f)
+    assert (ew["falling_frequency"] == (f["n_orders_last_30d"] < f["n_orders_prev_30d"])).all()
+    with pytest.raises(ValueError, match="lookback_days"):
+        early_warning(f.drop(columns="n_orders_prev_30d"))
+
+
+def test_order_on_the_cutoff_day_is_known_and_not_in_the_label_window(data):
+    # an order at 15:30 on the cutoff day belongs to the history, not to the outcome window
+    cust = data.customers["customer_id"].iloc[0]
+    extra = pd.DataFrame({"transaction_id": [10**9], "customer_id": [cust],
+                          "date": [pd.Timestamp(CUTOFF) + pd.Timedelta(hours=15, minutes=30)],
+                          "amount": [10.0], "discount": [0.0], "channel": ["store"], "n_items": [1]})
+    tx = pd.concat([data.transactions, extra], ignore_index=True).astype(data.transactions.dtypes.to_dict())
+    d2 = crm.CRMData(**{**data.tables, "transactions": tx}, observation_end=data.observation_end)
+    f = churn_features(d2, cutoff=CUTOFF)
+    assert f.loc[cust, "recency_days"] == 0
+    y = churn_labels(d2, cutoff=CUTOFF)
+    after = tx[(tx["customer_id"] == cust) & (tx["date"] >= "2024-07-01") & (tx["date"] < "2024-09-29")]
+    assert bool(y.loc[cust, "churned"]) == after.empty
 
 
 def test_labels_observed_and_true(data):
-    y = churn_labels(data, cutoff=CUTOFF, window_days=90)
+    y = churn_labels(data, cutoff=CUTOFF, horizon_days=90)
     f = churn_features(data, cutoff=CUTOFF)
     assert y.index.equals(f.index)
     cut, end = pd.Timestamp("2024-07-01"), pd.Timestamp("2024-09-29")
@@ -111,9 +148,11 @@ def test_labels_observed_and_true(data):
 
 def test_labels_window_must_end_before_observation_end(data):
     with pytest.raises(ValueError, match="runs past the observation end"):
-        churn_labels(data, cutoff="2024-12-01", window_days=90)
-    with pytest.raises(TypeError, match="window_days must be an integer"):
-        churn_labels(data, cutoff=CUTOFF, window_days=1.5)
+        churn_labels(data, cutoff="2024-12-01", horizon_days=90)
+    with pytest.raises(TypeError, match="horizon_days must be an integer"):
+        churn_labels(data, cutoff=CUTOFF, horizon_days=1.5)
+    # the last possible window ends on the observation end day (2024-12-31)
+    assert len(churn_labels(data, cutoff="2024-10-02", horizon_days=90)) > 0
     with pytest.raises(TypeError, match="cutoff must be a date"):
         churn_features(data, cutoff=20240630)
 
@@ -122,7 +161,8 @@ def test_early_warning_rules_and_model_comparison(data):
     f = churn_features(data, cutoff=CUTOFF, active_days=180)
     ew = early_warning(f)
     assert list(WARNING_RULES) == [c for c in ew.columns if c in WARNING_RULES]
-    assert (ew["falling_frequency"] == (f["frequency_recent"] < f["frequency_previous"])).all()
+    assert (ew["falling_frequency"] == (f["n_orders_last_90d"] < f["n_orders_prev_90d"])).all()
+    assert (ew["fewer_interactions"] == (f["visits_last_90d"] < f["visits_prev_90d"])).all()
     assert (ew["unresolved_complaint"] == (f["open_complaints"] > 0)).all()
     assert ew["warning_score"].between(0, 1).all()
     assert ((ew["warning_level"] == "high") == (ew["n_flags"] >= 2)).all()
@@ -150,7 +190,9 @@ def test_models_beat_chance_and_calibration_fixes_balanced_weights(data):
     assert abs(cal.mean() - yte.mean()) < 0.05
     drivers = churn_drivers(make_churn_model().fit(Xtr, ytr), Xte, yte, n_repeats=3)
     assert set(drivers["feature"]) == set(X.columns)
-    assert drivers["feature"].iloc[0] in {"recency_days", "frequency", "frequency_recent", "visits_recent", "tenure_days"}
+    # the strongest reason is how much and how recently the customer buys
+    assert drivers["feature"].iloc[0] in {"recency_days", "n_orders", "n_purchase_days", "n_orders_last_90d",
+                                          "visits_last_90d", "tenure_days"}
 
 
 def test_lift_table_hand_worked():
@@ -218,7 +260,7 @@ def test_validation_errors():
         lift_table([0, 1, 1], [0.2, 0.5, 0.9], bins=5)
     with pytest.raises(ValueError, match="same length"):
         profit_curve([0, 1], [0.1, 0.2], value=[1.0, 2.0, 3.0], contact_cost=1, offer_cost=1)
-    with pytest.raises(ValueError, match="contact_cost must be a non-negative"):
+    with pytest.raises(ValueError, match="contact_cost must be a finite, non-negative"):
         profit_curve([0, 1], [0.1, 0.2], value=10, contact_cost=-1, offer_cost=1)
     with pytest.raises(ValueError, match="kind='svm' is not allowed"):
         make_churn_model("svm")
@@ -257,9 +299,14 @@ def test_exercise_checks_ex09(data, capsys):
     f = churn_features(data, cutoff=ex09.CUTOFF, active_days=ex09.ACTIVE_DAYS)
     ex09.recency_at_cutoff(f["recency_days"], data)
     assert "recency_at_cutoff: correct" in capsys.readouterr().out
-    # counting to the start of the cutoff day instead of its end is a typical mistake
-    with pytest.raises(AssertionError, match="midnight after the cutoff"):
-        ex09.recency_at_cutoff(f["recency_days"] - 1, data)
+    # counting to the midnight after the cutoff day (one day too many) is a typical mistake
+    with pytest.raises(AssertionError, match="to the cutoff day itself"):
+        ex09.recency_at_cutoff(f["recency_days"] + 1, data)
+    # so is counting fractional days from the time of the purchase
+    cut = pd.Timestamp(ex09.CUTOFF) + pd.Timedelta(days=1)
+    last = data.transactions[data.transactions["date"] < cut].groupby("customer_id")["date"].max()
+    with pytest.raises(AssertionError, match="your recency"):
+        ex09.recency_at_cutoff(((cut - last) / pd.Timedelta(days=1)).loc[f.index], data)
     with pytest.raises(AssertionError, match="Population"):
         ex09.churn_label(y.iloc[:-5], data)
     score = f["recency_days"] / f["recency_days"].max()

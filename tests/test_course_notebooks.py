@@ -26,7 +26,7 @@ def _headings(nb):
 
 def test_the_course_has_all_chapters():
     numbers = {p.name[:2] for p in COURSE}
-    assert numbers == {f"{i:02d}" for i in range(18)}
+    assert numbers == {f"{i:02d}" for i in range(20)}
 
 
 @pytest.mark.parametrize("path", COURSE, ids=lambda p: p.name)
@@ -69,3 +69,19 @@ def test_glossary_names_existing_functions():
                 break
             obj = getattr(obj, part)
     assert not missing, f"GLOSSARY.md names functions that do not exist: {missing}"
+
+
+def test_notebooks_open_unmodified_in_jupyterlab():
+    """The stored kernelspec is the one JupyterLab writes, so opening a notebook changes nothing."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("normalize", ROOT / "tools" / "normalize_notebooks.py")
+    normalize = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(normalize)
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    installed = KernelSpecManager().get_kernel_spec("python3")
+    assert normalize.KERNELSPEC["display_name"] == installed.display_name
+    wrong = [p.name for p in normalize.notebooks()
+             if nbformat.read(p, as_version=4).metadata.get("kernelspec") != normalize.KERNELSPEC]
+    assert not wrong, f"run python tools/normalize_notebooks.py: {wrong}"

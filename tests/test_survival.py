@@ -38,10 +38,10 @@ def test_km_matches_published_6mp_table():
     assert median_survival(km)["median"].iloc[0] == 23
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_km_equals_statsmodels(seed):
+@pytest.mark.parametrize(("seed", "confidence"), [(0, 0.95), (1, 0.95), (2, 0.9)])
+def test_km_equals_statsmodels(seed, confidence):
     t, e = _random_durations(seed)
-    km = kaplan_meier(t, e)
+    km = kaplan_meier(t, e, confidence=confidence)
     sf = SurvfuncRight(t, e)
     ev = km[km["events"] > 0]
     np.testing.assert_allclose(ev["time"], sf.surv_times)
@@ -52,7 +52,7 @@ def test_km_equals_statsmodels(seed):
     s, se = sf.surv_prob, sf.surv_prob_se
     ok = (s > 0) & (s < 1)
     sigma = se[ok] / (s[ok] * np.abs(np.log(s[ok])))
-    z = stats.norm.ppf(0.975)
+    z = stats.norm.ppf(1 - (1 - confidence) / 2)
     np.testing.assert_allclose(ev["lower"].to_numpy()[ok], s[ok] ** np.exp(z * sigma), rtol=1e-10)
     np.testing.assert_allclose(ev["upper"].to_numpy()[ok], s[ok] ** np.exp(-z * sigma), rtol=1e-10)
     assert (km["lower"] <= km["survival"]).all() and (km["survival"] <= km["upper"]).all()
@@ -116,8 +116,8 @@ def test_validation_errors():
         logrank_test([1, 2], [0, 0], ["a", "b"])
     with pytest.raises(ValueError, match="width must be a positive"):
         hazard_table([1, 2], [1, 1], width=0)
-    with pytest.raises(ValueError, match="alpha must lie"):
-        kaplan_meier([1, 2], [1, 1], alpha=5)
+    with pytest.raises(ValueError, match="confidence must lie"):
+        kaplan_meier([1, 2], [1, 1], confidence=95)
     with pytest.raises(ValueError, match="no column 'survival'"):
         median_survival(pd.DataFrame({"time": [1], "lower": [1], "upper": [1]}))
 
@@ -144,7 +144,7 @@ def test_tenure_table_hand_worked():
 
     tx = pd.DataFrame({"customer_id": [1, 1, 2, 3, 3],
                        "date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-06-01", "2024-02-01", "2024-05-15"])})
-    t = tenure_table(tx, observation_end="2024-06-30", inactive_days=60)
+    t = tenure_table(tx, observation_end="2024-06-30", inactivity_days=60)
     # 1: last purchase 1 March, silent > 60 days -> churned after 60 days
     # 2: bought 1 June -> censored at 29 days; 3: last 15 May (46 days before) -> censored at 150 days
     assert t.loc[1].tolist() == [60.0, 1]
@@ -152,6 +152,24 @@ def test_tenure_table_hand_worked():
     assert t.loc[3].tolist() == [150.0, 0]
     with pytest.raises(ValueError, match="after observation_end"):
         tenure_table(tx, observation_end="2024-05-01")
+
+
+def test_tenure_table_end_day_is_inside_the_window():
+    from crmlab.survival import tenure_table
+
+    # a purchase at 15:30 on the day of observation_end belongs to the window
+    tx = pd.DataFrame({"customer_id": [1, 1, 2], "date": pd.to_datetime(
+        ["2024-01-01 09:00", "2024-06-30 15:30", "2024-06-30 23:59"])})
+    t = tenure_table(tx, observation_end="2024-06-30", inactivity_days=30)
+    assert t.loc[1].tolist() == [181.0, 0]  # 1 January to 30 June: 181 days, still active
+    assert t.loc[2].tolist() == [0.0, 0]
+    with pytest.raises(ValueError, match="after observation_end"):
+        tenure_table(pd.concat([tx, pd.DataFrame({"customer_id": [3], "date": pd.to_datetime(["2024-07-01"])})]),
+                     observation_end="2024-06-30")
+    # whole days: the durations agree with the features vocabulary (tenure_days - recency_days)
+    tx = pd.DataFrame({"customer_id": [5, 5], "date": pd.to_datetime(["2024-01-01 23:00", "2024-02-01 01:00"])})
+    t = tenure_table(tx, observation_end="2024-12-31", inactivity_days=90)
+    assert t.loc[5].tolist() == [31.0, 1]
 
 
 def test_exercise_checks_ex10(capsys):

@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import spearmanr
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -23,8 +25,8 @@ from crmlab.uplift import (
     uplift_curve,
 )
 
-FEATURES = ["recency_days", "frequency", "frequency_recent", "spend_recent", "tenure_days",
-            "avg_order_value", "visits_recent", "discount_share"]
+FEATURES = ["recency_days", "n_orders", "n_orders_last_90d", "spend_last_90d", "tenure_days",
+            "mean_order_value", "visits_last_90d", "discount_share"]
 
 
 def _simple_model():
@@ -119,7 +121,7 @@ def test_target_customers_policy_by_tier():
 @pytest.fixture(scope="module")
 def campaign():
     data = crm.synth.generate(n_customers=5000, seed=0)
-    return data, campaign_table(data, window_days=60, active_days=365)
+    return data, campaign_table(data, horizon_days=60, active_days=365)
 
 
 def test_campaign_table(campaign):
@@ -129,7 +131,12 @@ def test_campaign_table(campaign):
     assert (tab["treated"] == c.loc[tab.index, "treated"].astype(int)).all()
     tx = data.transactions
     last = tx.groupby("customer_id")["date"].max()
+    # retained: a purchase in the last 60 days, 2024-11-02 to the end of 2024-12-31
     assert (tab["retained"] == (last.loc[tab.index] >= pd.Timestamp("2024-11-02")).astype(int)).all()
+    # the features are those of churn_features on the day before the campaign (2024-06-30)
+    ref = crm.features.customer_features(data.transactions, observation_end="2024-06-30", exclude_after=True)
+    assert (tab["n_orders"] == ref.loc[tab.index, "n_orders"]).all()
+    assert (tab["recency_days"] < 365).all()
     # customers who truly left before the campaign are never retained
     truth = data.truth.set_index("customer_id").loc[tab.index]
     assert tab.loc[truth["dropout_date"] < pd.Timestamp("2024-07-01"), "retained"].eq(0).all()
@@ -141,7 +148,7 @@ def strong_campaign():
     # customers that is within the noise of any outcome an analyst can observe. A stronger
     # offer on a larger sample gives the models something to find (checked on several seeds).
     data = crm.synth.generate(n_customers=20000, seed=1, campaign_effect=2.0)
-    return data, campaign_table(data, window_days=60, active_days=365)
+    return data, campaign_table(data, horizon_days=60, active_days=365)
 
 
 def _fit_predict(cls, tab):
@@ -152,7 +159,7 @@ def _fit_predict(cls, tab):
 
 def _value_at_risk(tab):
     # a year of past spend (annualised) at a 50 % margin
-    return (tab["spend_total"] / np.maximum(tab["tenure_days"], 90) * 365 * 0.5).to_numpy()
+    return (tab["total_spend"] / np.maximum(tab["tenure_days"], 90) * 365 * 0.5).to_numpy()
 
 
 @pytest.mark.parametrize("cls", [TwoModelUplift, ClassTransformationUplift])
@@ -193,8 +200,10 @@ def test_validation_errors():
         TwoModelUplift().fit(X, [1, 1, 1, 1], [0, 1, 1, 0])
     with pytest.raises(ValueError, match="In the control group every y is 0"):
         ClassTransformationUplift().fit(X, [1, 1, 0, 0], [0, 1, 0, 0])
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         TwoModelUplift().predict(X)
+    with pytest.raises(NotFittedError):
+        ClassTransformationUplift().predict(X)
     with pytest.raises(ValueError, match="y must be 0/1"):
         uplift_curve([0, 3], [0, 1], [0.1, 0.2])
     with pytest.raises(ValueError, match="same length"):
@@ -229,7 +238,7 @@ def test_exercise_checks_ex11(capsys):
     from crmlab.check import ex11
 
     data = crm.synth.generate(n_customers=1500, seed=22)
-    tab = campaign_table(data, window_days=ex11.WINDOW_DAYS, active_days=ex11.ACTIVE_DAYS)
+    tab = campaign_table(data, horizon_days=ex11.HORIZON_DAYS, active_days=ex11.ACTIVE_DAYS)
     rates = tab.groupby("treated")["retained"].mean()
     ex11.average_effect(rates.loc[1] - rates.loc[0], data)
     m = TwoModelUplift(ex11.uplift_model()).fit(tab[ex11.FEATURES], tab["treated"], tab["retained"])
@@ -241,3 +250,28 @@ def test_exercise_checks_ex11(capsys):
         ex11.average_effect(rates.loc[0] - rates.loc[1] + 0.5, data)
     with pytest.raises(AssertionError, match="contact list"):
         ex11.contact_list(list(tab.index), data)
+
+
+@pytest.mark.parametrize("cls", [TwoModelUplift, ClassTransformationUplift])
+def test_estimators_follow_the_sklearn_contract(cls):
+    base = make_pipeline(StandardScaler(), LogisticRegression(C=0.5))
+    model = cls(base)
+    assert model.get_params()["estimator"] is base
+    assert model.get_params()["estimator__logisticregression__C"] == 0.5
+    copy = clone(model)
+    assert copy is not model and copy.estimator is not base
+    assert copy.get_params()["estimator__logisticregression__C"] == 0.5
+    copy.set_params(estimator__logisticregression__C=2.0)
+    assert model.get_params()["estimator__logisticregression__C"] == 0.5
+    X, t, y, _ = _known_uplift(n=600, seed=5)
+    fitted = copy.fit(X, t, y)
+    assert fitted is copy
+    # a clone of a fitted model is unfitted, and the original is not refitted by it
+    with pytest.raises(NotFittedError):
+        clone(fitted).predict(X)
+    u = fitted.predict(X)
+    assert u.shape == (len(X),) and np.isfinite(u).all()
+    # fitting does not change the estimator passed in (it is cloned)
+    with pytest.raises(NotFittedError):
+        from sklearn.utils.validation import check_is_fitted
+        check_is_fitted(base)

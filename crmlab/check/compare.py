@@ -321,8 +321,9 @@ def _compare_aligned(got: pd.DataFrame, exp: pd.DataFrame, *, rtol, atol, check_
                         f"{_fmt_items(_sorted(extra))}")
 
     common = exp.index.intersection(got.index, sort=False)
-    g_al = got.loc[common]
-    e_al = exp.loc[common]
+    # reindex, not .loc: with True/False keys .loc would read the index as a boolean mask
+    g_al = got.reindex(common)
+    e_al = exp.reindex(common)
     for col in exp.columns:
         gcol, ecol = g_al[col], e_al[col]
         label = "the values" if series_name is not None else f"column {str(col)!r}"

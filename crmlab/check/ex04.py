@@ -6,6 +6,8 @@ default stage rules (loyal from 5 orders, at risk after 90 days, lapsed after 18
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from crmlab import lifecycle
@@ -23,14 +25,14 @@ MID_YEAR = "2024-06-30"
 
 
 def _stages(data) -> pd.Series:
-    return lifecycle.lifecycle_stages(data.transactions, data.customers, as_of=data.observation_end)["stage"]
+    return lifecycle.lifecycle_stages(data.transactions, data.customers, observation_end=data.observation_end)["stage"]
 
 
 def _cohorts(data) -> pd.DataFrame:
     return lifecycle.cohort_retention(data.transactions, period="M")
 
 
-def stages_end(answer, data=None) -> None:
+def stages_end(answer: Any, data: Any = None) -> None:
     """Lifecycle stage of every customer at the observation end."""
     data = resolve_data(data)
     expected = _stages(data).astype(str)
@@ -40,11 +42,11 @@ def stages_end(answer, data=None) -> None:
                           hint="Rules in order: no order yet = prospect; last order > 180 days ago = lapsed; "
                                "> 90 days = at_risk; 5+ orders = loyal; 2+ = repeat; else new. "
                                "crm.lifecycle.lifecycle_stages(data.transactions, data.customers, "
-                               "as_of=data.observation_end).")
+                               "observation_end=data.observation_end).")
     passed("stages_end")
 
 
-def stage_counts(answer, data=None) -> None:
+def stage_counts(answer: Any, data: Any = None) -> None:
     """Number of customers in each stage at the observation end (indexed by stage)."""
     data = resolve_data(data)
     expected = _stages(data).value_counts().reindex(list(lifecycle.STAGES), fill_value=0)
@@ -56,21 +58,21 @@ def stage_counts(answer, data=None) -> None:
     passed("stage_counts")
 
 
-def transition_matrix(answer, data=None) -> None:
+def transition_matrix(answer: Any, data: Any = None) -> None:
     """Row-share transition matrix from 2024-06-30 to the observation end."""
     data = resolve_data(data)
-    expected = lifecycle.stage_transitions(data.transactions, data.customers, from_date=MID_YEAR,
-                                           to_date=data.observation_end)
+    expected = lifecycle.stage_transitions(data.transactions, data.customers, observation_start=MID_YEAR,
+                                           observation_end=data.observation_end)
     if isinstance(answer, pd.DataFrame):
         answer = answer.rename(index=str, columns=str)
     assert_frame_matches(answer, expected, what="your transition matrix", atol=1e-9,
                          hint="Rows = stage on 2024-06-30, columns = stage at the end, each row divided by its "
-                              "total: crm.lifecycle.stage_transitions(..., from_date='2024-06-30', "
-                              "to_date=data.observation_end).")
+                              "total: crm.lifecycle.stage_transitions(..., observation_start='2024-06-30', "
+                              "observation_end=data.observation_end).")
     passed("transition_matrix")
 
 
-def cohort_table(answer, data=None) -> None:
+def cohort_table(answer: Any, data: Any = None) -> None:
     """Monthly cohort retention table (shares)."""
     data = resolve_data(data)
     expected = _cohorts(data)
@@ -84,7 +86,7 @@ def cohort_table(answer, data=None) -> None:
     passed("cohort_table")
 
 
-def month3_retention(answer, data=None) -> None:
+def month3_retention(answer: Any, data: Any = None) -> None:
     """Mean share still buying 3 months after the first purchase, over the 2023 cohorts."""
     data = resolve_data(data)
     table = _cohorts(data)

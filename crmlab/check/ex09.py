@@ -5,6 +5,8 @@ Each check recomputes the expected answer from ``data`` with :mod:`crmlab.churn`
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from crmlab import churn
@@ -17,13 +19,13 @@ from crmlab.check.compare import (
 )
 
 __all__ = [
-    "CUTOFF", "WINDOW_DAYS", "ACTIVE_DAYS", "VALUE", "CONTACT_COST", "OFFER_COST", "ACCEPT_RATE",
+    "CUTOFF", "HORIZON_DAYS", "ACTIVE_DAYS", "VALUE", "CONTACT_COST", "OFFER_COST", "ACCEPT_RATE",
     "churn_label", "recency_at_cutoff", "lift_by_quintile", "best_number_to_contact", "complaint_rates",
 ]
 
 CUTOFF = "2024-06-30"
 """Last day of the known history."""
-WINDOW_DAYS = 90
+HORIZON_DAYS = 90
 """Churned = no purchase in this many days after the cutoff."""
 ACTIVE_DAYS = 180
 """Population: customers with a purchase in this many days up to the cutoff."""
@@ -32,7 +34,7 @@ VALUE, CONTACT_COST, OFFER_COST, ACCEPT_RATE = 100.0, 5.0, 20.0, 0.3
 
 
 def _labels(data) -> pd.Series:
-    return churn.churn_labels(data, cutoff=CUTOFF, window_days=WINDOW_DAYS, active_days=ACTIVE_DAYS)["churned"]
+    return churn.churn_labels(data, cutoff=CUTOFF, horizon_days=HORIZON_DAYS, active_days=ACTIVE_DAYS)["churned"]
 
 
 def _recency_score(data) -> pd.Series:
@@ -40,7 +42,7 @@ def _recency_score(data) -> pd.Series:
     return r / r.max()
 
 
-def churn_label(answer, data=None) -> None:
+def churn_label(answer: Any, data: Any = None) -> None:
     """True/False per active customer (indexed by customer_id): no purchase in the window."""
     data = resolve_data(data)
     expected = _labels(data)
@@ -53,18 +55,19 @@ def churn_label(answer, data=None) -> None:
     passed("churn_label")
 
 
-def recency_at_cutoff(answer, data=None) -> None:
-    """Days from each active customer's last purchase to the end of the cutoff day."""
+def recency_at_cutoff(answer: Any, data: Any = None) -> None:
+    """Whole days from the day of each active customer's last purchase to the cutoff day."""
     data = resolve_data(data)
     expected = churn.churn_features(data, cutoff=CUTOFF, active_days=ACTIVE_DAYS)["recency_days"]
     assert_series_matches(answer, expected, rtol=1e-6, what="your recency",
-                          hint="Recency counts to midnight after the cutoff, pd.Timestamp('2024-07-01'), and "
-                               "is in (fractional) days: (cut - last purchase) / pd.Timedelta(days=1). Use only "
-                               "purchases before the cut.")
+                          hint="Recency is a whole number of days from the day of the last purchase to the cutoff "
+                               "day itself (0 = bought on the cutoff day, 15:30 included): "
+                               "(pd.Timestamp(CUTOFF) - last.dt.normalize()).dt.days. Use only purchases before "
+                               "midnight after the cutoff day.")
     passed("recency_at_cutoff")
 
 
-def lift_by_quintile(answer, data=None) -> None:
+def lift_by_quintile(answer: Any, data: Any = None) -> None:
     """Lift table with 5 groups for the score ``recency_days / max recency``."""
     data = resolve_data(data)
     y = _labels(data)
@@ -82,7 +85,7 @@ def lift_by_quintile(answer, data=None) -> None:
     passed("lift_by_quintile")
 
 
-def best_number_to_contact(answer, data=None) -> None:
+def best_number_to_contact(answer: Any, data: Any = None) -> None:
     """Number of customers (highest recency score first) that maximises the campaign profit."""
     data = resolve_data(data)
     y = _labels(data)
@@ -96,7 +99,7 @@ def best_number_to_contact(answer, data=None) -> None:
     passed("best_number_to_contact")
 
 
-def complaint_rates(answer, data=None) -> None:
+def complaint_rates(answer: Any, data: Any = None) -> None:
     """Complaints per 100 orders (before the cutoff) of churners and of stayers: Series churners/stayers."""
     data = resolve_data(data)
     prof = churn.complaint_profile(data, _labels(data), cutoff=CUTOFF).set_index("category")

@@ -5,6 +5,8 @@ Each check recomputes the expected answer from ``data`` with :mod:`crmlab.surviv
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from crmlab import survival
@@ -16,11 +18,11 @@ from crmlab.check.compare import (
     resolve_data,
 )
 
-__all__ = ["INACTIVE_DAYS", "HORIZON_DAYS", "HAZARD_WIDTH", "tenure", "survival_at_one_year", "median_tenure",
+__all__ = ["INACTIVITY_DAYS", "HORIZON_DAYS", "HAZARD_WIDTH", "tenure", "survival_at_one_year", "median_tenure",
            "logrank_income", "hazard_by_month"]
 
-INACTIVE_DAYS = 90
-"""A customer silent this many days before the observation end counts as churned."""
+INACTIVITY_DAYS = 90
+"""A customer silent more than this many days before the observation end counts as churned."""
 HORIZON_DAYS = 365
 """Tenure at which the survival exercise reads the curve."""
 HAZARD_WIDTH = 30
@@ -28,7 +30,8 @@ HAZARD_WIDTH = 30
 
 
 def _tenure(data) -> pd.DataFrame:
-    return survival.tenure_table(data.transactions, observation_end=data.observation_end, inactive_days=INACTIVE_DAYS)
+    return survival.tenure_table(data.transactions, observation_end=data.observation_end,
+                                 inactivity_days=INACTIVITY_DAYS)
 
 
 def _km(data) -> pd.DataFrame:
@@ -36,20 +39,21 @@ def _km(data) -> pd.DataFrame:
     return survival.kaplan_meier(t["duration"], t["churned"])
 
 
-def tenure(answer, data=None) -> None:
+def tenure(answer: Any, data: Any = None) -> None:
     """Per buyer (index customer_id): ``duration`` in days and ``churned`` (0/1)."""
     data = resolve_data(data)
     expected = _tenure(data).reset_index()
     if isinstance(answer, pd.DataFrame) and "customer_id" not in answer.columns:
         answer = answer.reset_index()
     assert_frame_matches(answer, expected, key="customer_id", what="your tenure table",
-                         hint="duration = last - first purchase (days) if the last purchase is more than 90 days "
-                              "before data.observation_end (churned = 1), else observation_end - first purchase "
-                              "(censored, churned = 0). Keep fractional days: / pd.Timedelta(days=1).")
+                         hint="Count whole calendar days (.dt.normalize() the dates, then .dt.days). "
+                              "Churned (1): the last purchase day is more than 90 days before the day of "
+                              "data.observation_end; duration = last - first purchase day. Otherwise censored "
+                              "(0): duration = observation_end's day - first purchase day.")
     passed("tenure")
 
 
-def survival_at_one_year(answer, data=None) -> None:
+def survival_at_one_year(answer: Any, data: Any = None) -> None:
     """Kaplan–Meier probability that a buyer is still a customer 365 days after the first purchase."""
     data = resolve_data(data)
     km = _km(data)
@@ -60,7 +64,7 @@ def survival_at_one_year(answer, data=None) -> None:
     passed("survival_at_one_year")
 
 
-def median_tenure(answer, data=None) -> None:
+def median_tenure(answer: Any, data: Any = None) -> None:
     """Kaplan–Meier median tenure in days."""
     data = resolve_data(data)
     expected = float(survival.median_survival(_km(data))["median"].iloc[0])
@@ -70,7 +74,7 @@ def median_tenure(answer, data=None) -> None:
     passed("median_tenure")
 
 
-def logrank_income(answer, data=None) -> None:
+def logrank_income(answer: Any, data: Any = None) -> None:
     """Chi-square statistic of the log-rank test of tenure across income bands."""
     data = resolve_data(data)
     t = _tenure(data)
@@ -82,7 +86,7 @@ def logrank_income(answer, data=None) -> None:
     passed("logrank_income")
 
 
-def hazard_by_month(answer, data=None) -> None:
+def hazard_by_month(answer: Any, data: Any = None) -> None:
     """Hazard per 30-day interval of tenure (Series indexed by the interval start in days)."""
     data = resolve_data(data)
     t = _tenure(data)

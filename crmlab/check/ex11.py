@@ -5,6 +5,8 @@ Each check recomputes the expected answer from ``data`` with :mod:`crmlab.uplift
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -21,16 +23,16 @@ from crmlab.check.compare import (
 )
 
 __all__ = [
-    "WINDOW_DAYS", "ACTIVE_DAYS", "FEATURES", "MARGIN", "uplift_model",
+    "HORIZON_DAYS", "ACTIVE_DAYS", "FEATURES", "MARGIN", "uplift_model",
     "average_effect", "predicted_uplift", "qini", "contact_list", "true_profit",
 ]
 
-WINDOW_DAYS = 60
+HORIZON_DAYS = 60
 """Retained = a purchase in the last 60 days of the data."""
 ACTIVE_DAYS = 365
 """Campaign customers who bought in the year before the campaign."""
-FEATURES = ["recency_days", "frequency", "frequency_recent", "spend_recent", "tenure_days",
-            "avg_order_value", "visits_recent", "discount_share"]
+FEATURES = ["recency_days", "n_orders", "n_orders_last_90d", "spend_last_90d", "tenure_days",
+            "mean_order_value", "visits_last_90d", "discount_share"]
 """Features of the uplift model."""
 MARGIN = 0.5
 """Value at risk = a year of spend (annualised, at least 90 days of tenure) x MARGIN."""
@@ -42,7 +44,7 @@ def uplift_model():
 
 
 def _table(data) -> pd.DataFrame:
-    return uplift.campaign_table(data, window_days=WINDOW_DAYS, active_days=ACTIVE_DAYS)
+    return uplift.campaign_table(data, horizon_days=HORIZON_DAYS, active_days=ACTIVE_DAYS)
 
 
 def _uplift(data, tab) -> pd.Series:
@@ -51,7 +53,7 @@ def _uplift(data, tab) -> pd.Series:
 
 
 def _value(tab) -> pd.Series:
-    return tab["spend_total"] / np.maximum(tab["tenure_days"], 90) * 365 * MARGIN
+    return tab["total_spend"] / np.maximum(tab["tenure_days"], 90) * 365 * MARGIN
 
 
 def _plan(data, tab) -> pd.DataFrame:
@@ -62,18 +64,18 @@ def _plan(data, tab) -> pd.DataFrame:
                                    cost=float(data.config.offer_cost) if data.config is not None else 20.0)
 
 
-def average_effect(answer, data=None) -> None:
+def average_effect(answer: Any, data: Any = None) -> None:
     """Retention rate of the treated minus that of the control group."""
     data = resolve_data(data)
     tab = _table(data)
     rates = tab.groupby("treated")["retained"].mean()
     assert_scalar_close(answer, rates.loc[1] - rates.loc[0], what="your average effect",
-                        hint="Build the table with crm.uplift.campaign_table(data, window_days=60, active_days=365); "
+                        hint="Build the table with crm.uplift.campaign_table(data, horizon_days=60, active_days=365); "
                              "the effect is mean(retained | treated == 1) - mean(retained | treated == 0), a fraction.")
     passed("average_effect")
 
 
-def predicted_uplift(answer, data=None) -> None:
+def predicted_uplift(answer: Any, data: Any = None) -> None:
     """Two-model uplift of every campaign customer (fitted on all of them), indexed by customer_id."""
     data = resolve_data(data)
     tab = _table(data)
@@ -83,7 +85,7 @@ def predicted_uplift(answer, data=None) -> None:
     passed("predicted_uplift")
 
 
-def qini(answer, data=None) -> None:
+def qini(answer: Any, data: Any = None) -> None:
     """Qini coefficient of the two-model ranking on the campaign table."""
     data = resolve_data(data)
     tab = _table(data)
@@ -94,19 +96,19 @@ def qini(answer, data=None) -> None:
     passed("qini")
 
 
-def contact_list(answer, data=None) -> None:
+def contact_list(answer: Any, data: Any = None) -> None:
     """Customer ids to contact: expected gain value x uplift against the tier hurdle x offer cost."""
     data = resolve_data(data)
     tab = _table(data)
     plan = _plan(data, tab)
     assert_same_set(answer, plan.index[plan["contact"]], what="your contact list",
-                    hint="value = spend_total / max(tenure_days, 90) * 365 * 0.5; tier = "
+                    hint="value = total_spend / max(tenure_days, 90) * 365 * 0.5; tier = "
                          "crm.segmentation.pyramid_tiers(value); then crm.uplift.target_customers(frame, "
                          "value='value', uplift='uplift', tier='tier', cost=data.config.offer_cost).")
     passed("contact_list")
 
 
-def true_profit(answer, data=None) -> None:
+def true_profit(answer: Any, data: Any = None) -> None:
     """Profit your contact list really earns, evaluated with the true uplift (simulated data only)."""
     data = resolve_data(data)
     tab = _table(data)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
-from crmlab.validation import check_frame, check_positive_int
+from crmlab.validation import check_choice, check_frame, check_positive_int
 
 __all__ = ["lift_chart", "gain_chart", "calibration_chart", "profit_chart"]
 
@@ -17,7 +21,7 @@ def _ax(ax):
     return ax
 
 
-def lift_chart(table: pd.DataFrame, *, ax=None, **kwargs):
+def lift_chart(table: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Bar chart of the lift per decile from :func:`crmlab.churn.lift_table`.
 
     Bars above the dashed line at 1 are groups with more churners than average.
@@ -38,7 +42,7 @@ def lift_chart(table: pd.DataFrame, *, ax=None, **kwargs):
     return ax
 
 
-def gain_chart(table: pd.DataFrame, *, ax=None, label: str = "model", **kwargs):
+def gain_chart(table: pd.DataFrame, *, ax: Axes | None = None, label: str = "model", **kwargs: Any) -> Axes:
     """Cumulative gain curve: share of all churners reached vs share of customers contacted.
 
     Call it several times on one ``ax`` to compare models; the diagonal is random targeting.
@@ -61,7 +65,8 @@ def gain_chart(table: pd.DataFrame, *, ax=None, label: str = "model", **kwargs):
     return ax
 
 
-def calibration_chart(y_true, scores, *, n_bins: int = 10, strategy: str = "quantile", ax=None):
+def calibration_chart(y_true: ArrayLike, scores: ArrayLike | dict[str, ArrayLike], *, n_bins: int = 10,
+                      strategy: str = "quantile", ax: Axes | None = None) -> Axes:
     """Reliability diagram from :func:`sklearn.calibration.calibration_curve`.
 
     ``scores`` is one array of predicted probabilities or a dict ``{name: array}``;
@@ -73,14 +78,18 @@ def calibration_chart(y_true, scores, *, n_bins: int = 10, strategy: str = "quan
     """
     from sklearn.calibration import calibration_curve
 
+    from crmlab.churn import _check_labels_scores
+
     n_bins = check_positive_int(n_bins, name="n_bins")
+    check_choice(strategy, ["uniform", "quantile"], name="strategy")
     if not isinstance(scores, dict):
         scores = {"model": scores}
+    checked = {str(name): _check_labels_scores(y_true, s) for name, s in scores.items()}
     ax = _ax(ax)
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfectly calibrated")
-    for name, s in scores.items():
-        frac, mean = calibration_curve(np.asarray(y_true), np.asarray(s), n_bins=n_bins, strategy=strategy)
-        ax.plot(mean, frac, marker="o", label=str(name))
+    for name, (y, s) in checked.items():
+        frac, mean = calibration_curve(y, s, n_bins=n_bins, strategy=strategy)
+        ax.plot(mean, frac, marker="o", label=name)
     ax.set_xlabel("predicted churn probability")
     ax.set_ylabel("observed churn rate")
     ax.set_title("Calibration")
@@ -88,7 +97,7 @@ def calibration_chart(y_true, scores, *, n_bins: int = 10, strategy: str = "quan
     return ax
 
 
-def profit_chart(curve: pd.DataFrame, *, ax=None, label: str = "model", **kwargs):
+def profit_chart(curve: pd.DataFrame, *, ax: Axes | None = None, label: str = "model", **kwargs: Any) -> Axes:
     """Campaign profit vs share of customers contacted, from :func:`crmlab.churn.profit_curve`.
 
     The marker shows the most profitable cut.

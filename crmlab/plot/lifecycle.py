@@ -5,9 +5,12 @@ Each function takes a table from :mod:`crmlab.lifecycle` and ``ax=None`` and ret
 
 from __future__ import annotations
 
+from typing import Any
+
 import warnings
 
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -20,15 +23,15 @@ _STAGE_COLOURS = {"prospect": "#bdbdbd", "new": "#9ecae1", "repeat": "#4292c6", 
                   "at_risk": "#fd8d3c", "lapsed": "#d62728"}
 
 
-def _heatmap(data, **kwargs):
+def _heatmap(data, **kwargs: Any) -> Axes:
     # seaborn's heatmap triggers a matplotlib deprecation notice that is not ours to fix
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
         return sns.heatmap(data, **kwargs)
 
 
-def cohort_heatmap(table: pd.DataFrame, *, max_periods: int | None = None, annot: bool | None = None, ax=None,
-                   **kwargs):
+def cohort_heatmap(table: pd.DataFrame, *, max_periods: int | None = None, annot: bool | None = None,
+                   ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Cohort retention as a heatmap: cohorts down, periods since first purchase across.
 
     ``table`` comes from :func:`crmlab.lifecycle.cohort_retention`. Read along a row for
@@ -68,7 +71,7 @@ def _ax(ax, size):
     return plt.subplots(figsize=size)[1] if ax is None else ax
 
 
-def stage_flow_plot(transitions: pd.DataFrame, *, ax=None):
+def stage_flow_plot(transitions: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Where each lifecycle stage goes: one stacked bar per starting stage.
 
     ``transitions`` comes from :func:`crmlab.lifecycle.stage_transitions` (counts or row

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 import numpy as np
 import pandas as pd
 
@@ -11,7 +14,8 @@ from crmlab.validation import check_frame
 __all__ = ["survival_chart", "hazard_chart"]
 
 
-def survival_chart(km: pd.DataFrame, *, group: str | None = None, band: bool = True, ax=None, **kwargs):
+def survival_chart(km: pd.DataFrame, *, group: str | None = None, band: bool = True, ax: Axes | None = None,
+                   **kwargs: Any) -> Axes:
     """Step plot of Kaplan–Meier curves from :func:`crmlab.survival.kaplan_meier`.
 
     Pass the output of :func:`crmlab.survival.survival_by_group` with ``group="group"``
@@ -42,7 +46,7 @@ def survival_chart(km: pd.DataFrame, *, group: str | None = None, band: bool = T
     return ax
 
 
-def hazard_chart(table: pd.DataFrame, *, ax=None, **kwargs):
+def hazard_chart(table: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Bar chart of the churn hazard per tenure interval from :func:`crmlab.survival.hazard_table`.
 
     Examples

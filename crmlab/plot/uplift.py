@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 import pandas as pd
 
 from crmlab.validation import check_frame
@@ -10,7 +13,7 @@ from crmlab.validation import check_frame
 __all__ = ["uplift_chart"]
 
 
-def uplift_chart(curve: pd.DataFrame, *, ax=None, label: str = "model", **kwargs):
+def uplift_chart(curve: pd.DataFrame, *, ax: Axes | None = None, label: str = "model", **kwargs: Any) -> Axes:
     """Plot a curve from :func:`crmlab.uplift.uplift_curve` or :func:`crmlab.uplift.qini_curve`.
 
     The dashed line is random targeting; the area between them is
