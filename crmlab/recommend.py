@@ -13,8 +13,9 @@ Three tools, from the simplest to the most personal:
   who bought them) to what a customer already bought: item-to-item collaborative
   filtering (Linden, Smith & York 2003).
 
-Recommenders are judged on a time-based holdout (:func:`split_by_time`): fit on the
-purchases before a cutoff, recommend, and count how often a customer's later purchases
+Recommenders are scikit-learn estimators (``clone``, ``get_params``/``set_params``).
+They are judged on a time-based holdout (:func:`split_by_time`): fit on the purchases up
+to a cutoff day, recommend, and count how often a customer's later purchases
 are in the list (:func:`hit_rate_at_k`) and how much of the catalogue the lists use
 (:func:`catalogue_coverage`). :func:`evaluate_recommenders` does all of it in one call.
 
@@ -31,20 +32,24 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 from itertools import combinations
+from math import comb
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.metrics.pairwise import cosine_similarity
+from sklearn.utils.validation import check_is_fitted
 
+from crmlab import time as crm_time
+from crmlab._estimator import TextReprEstimator
+from crmlab.data import columns as C
 from crmlab.validation import (
     check_fraction,
     check_frame,
-    check_is_fitted,
     check_positive_int,
-    check_timestamp,
     require_columns,
 )
 
@@ -65,7 +70,9 @@ __all__ = [
 
 # --------------------------------------------------------------------------- data
 def purchase_lines(transactions: pd.DataFrame, order_lines: pd.DataFrame,
-                   products: pd.DataFrame | None = None) -> pd.DataFrame:
+                   products: pd.DataFrame | None = None, *, customer_col: str = C.CUSTOMER,
+                   date_col: str = C.DATE, transaction_col: str = C.TRANSACTION, product_col: str = C.PRODUCT,
+                   channel_col: str = C.CHANNEL) -> pd.DataFrame:
     """Join order lines to their order (customer, date, channel) and product (category).
 
     The simulated company keeps who bought and when in ``transactions`` and what was
@@ -73,11 +80,13 @@ def purchase_lines(transactions: pd.DataFrame, order_lines: pd.DataFrame,
 
     Parameters
     ----------
-    transactions : DataFrame with ``transaction_id``, ``customer_id``, ``date``
-        (other columns such as ``channel`` are carried along).
-    order_lines : DataFrame with ``transaction_id`` and ``product_id``.
-    products : optional DataFrame with ``product_id`` and ``category`` (and any other
-        product attributes) to add.
+    transactions : DataFrame with ``transaction_col``, ``customer_col``, ``date_col``
+        (and ``channel_col`` when present, carried along).
+    order_lines : DataFrame with ``transaction_col`` and ``product_col``.
+    products : optional DataFrame with ``product_col`` and any product attributes (such as
+        ``category``) to add.
+    customer_col, date_col, transaction_col, product_col, channel_col : str
+        Column names (defaults: :mod:`crmlab.data.columns`).
 
     Returns
     -------
@@ -91,30 +100,30 @@ def purchase_lines(transactions: pd.DataFrame, order_lines: pd.DataFrame,
     >>> {"customer_id", "date", "product_id", "category"} <= set(lines.columns)
     True
     """
-    tx = check_frame(transactions, required=["transaction_id", "customer_id"], dates=["date"],
-                     not_missing=["transaction_id", "customer_id", "date"], unique="transaction_id",
+    tx = check_frame(transactions, required=[transaction_col, customer_col], dates=[date_col],
+                     not_missing=[transaction_col, customer_col, date_col], unique=transaction_col,
                      name="transactions")
-    ol = check_frame(order_lines, required=["transaction_id", "product_id"],
-                     not_missing=["transaction_id", "product_id"], name="order_lines")
-    keep = [c for c in ["transaction_id", "customer_id", "date", "channel"] if c in tx.columns]
-    out = ol.merge(tx[keep], on="transaction_id", how="left", validate="many_to_one")
-    orphan = out["customer_id"].isna()
+    ol = check_frame(order_lines, required=[transaction_col, product_col],
+                     not_missing=[transaction_col, product_col], name="order_lines")
+    keep = [c for c in [transaction_col, customer_col, date_col, channel_col] if c in tx.columns]
+    out = ol.merge(tx[keep], on=transaction_col, how="left", validate="many_to_one")
+    orphan = out[customer_col].isna()
     if orphan.any():
         raise ValueError(
-            f"order_lines has {int(orphan.sum())} line(s) whose transaction_id is not in transactions "
-            f"(e.g. {out.loc[orphan, 'transaction_id'].tolist()[0]!r}). Pass the transactions table that "
+            f"order_lines has {int(orphan.sum())} line(s) whose {transaction_col} is not in transactions "
+            f"(e.g. {out.loc[orphan, transaction_col].tolist()[0]!r}). Pass the transactions table that "
             f"belongs to these order lines."
         )
     if products is not None:
-        pr = check_frame(products, required=["product_id"], unique="product_id", name="products")
-        extra = [c for c in pr.columns if c == "product_id" or c not in out.columns]
-        out = out.merge(pr[extra], on="product_id", how="left", validate="many_to_one")
-    sort = [c for c in ["date", "transaction_id", "line_no", "product_id"] if c in out.columns]
+        pr = check_frame(products, required=[product_col], unique=product_col, name="products")
+        extra = [c for c in pr.columns if c == product_col or c not in out.columns]
+        out = out.merge(pr[extra], on=product_col, how="left", validate="many_to_one")
+    sort = [c for c in [date_col, transaction_col, "line_no", product_col] if c in out.columns]
     return out.sort_values(sort, kind="stable").reset_index(drop=True)
 
 
-def baskets(order_lines: pd.DataFrame, *, item_col: str = "product_id",
-            basket_col: str = "transaction_id") -> pd.DataFrame:
+def baskets(order_lines: pd.DataFrame, *, item_col: str = C.PRODUCT,
+            basket_col: str = C.TRANSACTION) -> pd.DataFrame:
     """One-hot basket table: one row per basket, one boolean column per item.
 
     This is the input format of mlxtend's ``apriori`` (and of any spreadsheet
@@ -154,9 +163,12 @@ def _incidence(rows, cols, n_rows, n_cols) -> sparse.csr_matrix:
 
 
 # --------------------------------------------------------------------------- rules
+_MAX_CANDIDATES = 2_000_000  # itemsets of one size examined at most (memory and time stay bounded)
+
+
 def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_confidence: float,
-                      min_lift: float = 1.0, item_col: str = "product_id",
-                      basket_col: str = "transaction_id", max_len: int = 2) -> pd.DataFrame:
+                      min_lift: float = 1.0, item_col: str = C.PRODUCT,
+                      basket_col: str = C.TRANSACTION, max_len: int = 2) -> pd.DataFrame:
     r"""Association rules A → C from shopping baskets (购物篮分析, 关联规则).
 
     Frequent itemsets are found level by level (Apriori: an itemset can only be
@@ -216,12 +228,12 @@ def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_conf
 
     # level 1, then candidates of size k from frequent itemsets of size k-1 (Apriori)
     counts = np.asarray(X.sum(axis=0)).ravel()
-    frequent = {(i,): int(c) for i, c in enumerate(counts) if c / n >= min_support}
+    frequent: dict[tuple[int, ...], int] = {(i,): int(c) for i, c in enumerate(counts) if c / n >= min_support}
     singles = np.array(sorted(i for (i,) in frequent), dtype=np.int64)
     # pairs: co-occurrence counts of the frequent items in one sparse product
     Xf = X[:, singles]
     co = (Xf.T @ Xf).tocoo()
-    level = []
+    level: list[tuple[int, ...]] = []
     for a, b, c in zip(co.row, co.col, co.data):
         if a < b and c / n >= min_support:
             pair = (int(singles[a]), int(singles[b]))
@@ -237,6 +249,12 @@ def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_conf
         for i in members:  # dense columns only for items still in play
             if i not in columns:
                 columns[i] = X[:, i].toarray().ravel().astype(bool)
+        if comb(len(members), size) > _MAX_CANDIDATES:
+            raise ValueError(
+                f"association_rules would examine {comb(len(members), size):,} candidate itemsets of {size} "
+                f"items (more than {_MAX_CANDIDATES:,}); raise min_support (now {min_support}) or lower "
+                f"max_len (now {max_len})."
+            )
         candidates = [c for c in combinations(members, size)
                       if all(sub in prev for sub in combinations(c, size - 1))]
         level = []
@@ -246,7 +264,7 @@ def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_conf
                 frequent[cand] = count
                 level.append(cand)
 
-    records = []
+    records: list[tuple] = []
     for itemset, count in frequent.items():
         if len(itemset) < 2:
             continue
@@ -270,35 +288,43 @@ def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_conf
 
 
 # --------------------------------------------------------------------------- holdout
-def split_by_time(lines: pd.DataFrame, cutoff, *, date_col: str = "date"
+def split_by_time(lines: pd.DataFrame, cutoff, *, date_col: str = C.DATE
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split purchase lines into ``(train, test)``: before ``cutoff`` and from ``cutoff`` on.
+    """Split purchase lines into ``(train, test)``: up to the day of ``cutoff``, and after it.
 
+    The cutoff day belongs to the training side, its whole day (a purchase at 15:30 on
+    that day is training data), as every ``cutoff`` in crmlab (:mod:`crmlab.time`).
     A recommender must be judged on purchases it could not have seen, exactly as it
     would be used: trained on the past, scored on the future.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> lines = pd.DataFrame({"date": ["2024-01-05", "2024-03-01"], "product_id": [1, 2]})
+    >>> lines = pd.DataFrame({"date": pd.to_datetime(["2024-01-05 09:00", "2024-02-01 15:30", "2024-03-01 10:00"]),
+    ...                       "product_id": [1, 2, 3]})
     >>> train, test = split_by_time(lines, "2024-02-01")
     >>> len(train), len(test)
-    (1, 1)
+    (2, 1)
     """
-    cutoff = check_timestamp(cutoff, name="cutoff")
     df = check_frame(lines, dates=[date_col], not_missing=[date_col], name="lines")
-    before = df[date_col] < cutoff
-    if not before.any() or before.all():
+    later = crm_time.after(df[date_col], cutoff, name="cutoff")
+    day = crm_time.day(cutoff, name="cutoff")
+    if later.all() or not later.any():
         raise ValueError(
-            f"cutoff={cutoff.date()} leaves one side empty: {date_col!r} runs from "
-            f"{df[date_col].min().date()} to {df[date_col].max().date()}. Pick a date inside that range."
+            f"cutoff={day.date()} leaves one side empty: {date_col!r} runs from "
+            f"{df[date_col].min().date()} to {df[date_col].max().date()}. Pick a day inside that range "
+            f"(the cutoff day itself is training data)."
         )
-    return df[before].reset_index(drop=True), df[~before].reset_index(drop=True)
+    return df[~later].reset_index(drop=True), df[later].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- recommenders
-class _BaseRecommender:
-    """Shared fit/recommend plumbing: customer × item purchase matrix and top-k lists."""
+class _BaseRecommender(TextReprEstimator):
+    """Shared fit/recommend plumbing: customer × item purchase matrix and top-k lists.
+
+    A scikit-learn estimator: ``__init__`` only stores parameters, ``fit`` learns the
+    attributes ending in ``_``.
+    """
 
     def _fit_matrix(self, lines: pd.DataFrame):
         customer_col, item_col = self.customer_col, self.item_col
@@ -309,7 +335,6 @@ class _BaseRecommender:
         # popularity = number of distinct customers who bought the item
         self.popularity_ = pd.Series(np.asarray(self.user_items_.sum(axis=0)).ravel(),
                                      index=pd.Index(items, name=item_col), name="customers")
-        self._customer_index = pd.Index(customers)
         return rows, cols
 
     def _scores(self, rows: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
@@ -333,10 +358,10 @@ class _BaseRecommender:
         """
         check_is_fitted(self, "user_items_")
         k = check_positive_int(k, name="k")
-        ids = pd.Series(customer_ids) if not isinstance(customer_ids, pd.Series) else customer_ids
-        if ids.isna().any():
+        given = pd.Series(customer_ids) if not isinstance(customer_ids, pd.Series) else customer_ids
+        if given.isna().any():
             raise ValueError("customer_ids has missing values; drop them first.")
-        ids = ids.drop_duplicates().to_numpy()
+        ids = given.drop_duplicates().to_numpy()
         # score in chunks so that a large catalogue never needs a huge dense matrix
         size = max(1, 2_000_000 // max(len(self.items_), 1))
         parts = [self._recommend_chunk(ids[i:i + size], k, exclude_purchased)
@@ -344,7 +369,7 @@ class _BaseRecommender:
         return pd.concat(parts, ignore_index=True)
 
     def _recommend_chunk(self, ids: np.ndarray, k: int, exclude_purchased: bool) -> pd.DataFrame:
-        pos = self._customer_index.get_indexer(ids)
+        pos = pd.Index(self.customers_).get_indexer(ids)
         known = pos >= 0
         n_items = len(self.items_)
         scores = np.zeros((len(ids), n_items))
@@ -372,24 +397,13 @@ class _BaseRecommender:
         })
         return res
 
-    def __repr__(self):
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        # parameters in the order of the signature (get_params sorts them alphabetically)
+        names = [n for n in inspect.signature(type(self).__init__).parameters if n != "self"]
+        params = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
         fitted = (f"; fitted on {len(self.customers_)} customers x {len(self.items_)} items"
                   if getattr(self, "user_items_", None) is not None else "")
         return f"{type(self).__name__}({params}){fitted}"
-
-    def get_params(self, deep: bool = True) -> dict:
-        import inspect
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {n: getattr(self, n) for n in names}
-
-    def set_params(self, **params):
-        for name, value in params.items():
-            if name not in self.get_params():
-                raise ValueError(f"{type(self).__name__} has no parameter {name!r}; "
-                                 f"choose from {list(self.get_params())}.")
-            setattr(self, name, value)
-        return self
 
 
 class PopularityRecommender(_BaseRecommender):
@@ -409,12 +423,12 @@ class PopularityRecommender(_BaseRecommender):
 
     _source = "popular"
 
-    def __init__(self, *, customer_col: str = "customer_id", item_col: str = "product_id"):
+    def __init__(self, *, customer_col: str = C.CUSTOMER, item_col: str = C.PRODUCT):
         self.customer_col = customer_col
         self.item_col = item_col
 
-    def fit(self, lines: pd.DataFrame, y=None):
-        """Count distinct buyers per item in ``lines`` (one row per purchase line)."""
+    def fit(self, lines: pd.DataFrame, y: object = None) -> "PopularityRecommender":
+        """Count distinct buyers per item in ``lines`` (one row per purchase line; ``y`` is ignored)."""
         self._fit_matrix(lines)
         return self
 
@@ -446,13 +460,14 @@ class SegmentPopularityRecommender(_BaseRecommender):
 
     _source = "segment_popular"
 
-    def __init__(self, *, customer_col: str = "customer_id", item_col: str = "product_id",
+    def __init__(self, *, customer_col: str = C.CUSTOMER, item_col: str = C.PRODUCT,
                  segment_col: str = "segment"):
         self.customer_col = customer_col
         self.item_col = item_col
         self.segment_col = segment_col
 
-    def fit(self, lines: pd.DataFrame, y=None, *, segments: pd.DataFrame):
+    def fit(self, lines: pd.DataFrame, y: object = None, *,
+            segments: pd.DataFrame) -> "SegmentPopularityRecommender":
         """Count distinct buyers per item within each segment.
 
         ``segments`` is a DataFrame with ``customer_col`` and ``segment_col`` (one row
@@ -519,14 +534,14 @@ class ItemKNNRecommender(_BaseRecommender):
 
     _source = "item_knn"
 
-    def __init__(self, *, n_neighbors: int | None = 50, customer_col: str = "customer_id",
-                 item_col: str = "product_id"):
+    def __init__(self, *, n_neighbors: int | None = 50, customer_col: str = C.CUSTOMER,
+                 item_col: str = C.PRODUCT):
         self.n_neighbors = n_neighbors
         self.customer_col = customer_col
         self.item_col = item_col
 
-    def fit(self, lines: pd.DataFrame, y=None):
-        """Learn item-item cosine similarities from ``lines`` (one row per purchase line)."""
+    def fit(self, lines: pd.DataFrame, y: object = None) -> "ItemKNNRecommender":
+        """Learn item-item cosine similarities from ``lines`` (one row per purchase line; ``y`` is ignored)."""
         if self.n_neighbors is not None:
             check_positive_int(self.n_neighbors, name="n_neighbors")
         self._fit_matrix(lines)
@@ -572,7 +587,7 @@ def _keep_top_per_row(sim: sparse.csr_matrix, n: int) -> sparse.csr_matrix:
 
 # --------------------------------------------------------------------------- evaluation
 def hit_rate_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int = 10,
-                  customer_col: str = "customer_id", item_col: str = "product_id") -> float:
+                  customer_col: str = C.CUSTOMER, item_col: str = C.PRODUCT) -> float:
     r"""Share of customers with at least one relevant item among their top ``k``.
 
     .. math:: \text{HR@}k = \frac{1}{|U|}\sum_{u\in U} \mathbf 1\big[\text{top}_k(u)\cap T_u \neq \emptyset\big]
@@ -602,7 +617,7 @@ def hit_rate_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: i
 
 
 def catalogue_coverage(recommendations: pd.DataFrame, catalogue, *,
-                       item_col: str = "product_id") -> float:
+                       item_col: str = C.PRODUCT) -> float:
     """Share of the catalogue that appears in at least one recommendation list.
 
     A recommender that shows everyone the same 10 best sellers covers 10 items; a
@@ -635,7 +650,7 @@ def catalogue_coverage(recommendations: pd.DataFrame, catalogue, *,
 
 
 def evaluate_recommenders(models: dict, train: pd.DataFrame, test: pd.DataFrame, *, k: int = 10,
-                          customer_col: str = "customer_id", item_col: str = "product_id",
+                          customer_col: str = C.CUSTOMER, item_col: str = C.PRODUCT,
                           fit_params: dict | None = None) -> pd.DataFrame:
     """Fit each model on ``train`` and score its top-``k`` lists on ``test``.
 
@@ -661,7 +676,7 @@ def evaluate_recommenders(models: dict, train: pd.DataFrame, test: pd.DataFrame,
     >>> import crmlab as crm
     >>> data = crm.load_retail()
     >>> lines = crm.recommend.purchase_lines(data.transactions, data.order_lines)
-    >>> train, test = crm.recommend.split_by_time(lines, "2024-07-01")
+    >>> train, test = crm.recommend.split_by_time(lines, "2024-06-30")
     >>> table = crm.recommend.evaluate_recommenders(
     ...     {"popular": crm.recommend.PopularityRecommender(),
     ...      "item_knn": crm.recommend.ItemKNNRecommender()}, train, test, k=10)
@@ -707,8 +722,8 @@ def _new_purchases(train, test, customer_col, item_col) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- segments
-def segment_affinity(lines: pd.DataFrame, segments: pd.DataFrame, *, item_col: str = "category",
-                     segment_col: str = "segment", customer_col: str = "customer_id") -> pd.DataFrame:
+def segment_affinity(lines: pd.DataFrame, segments: pd.DataFrame, *, item_col: str = C.CATEGORY,
+                     segment_col: str = "segment", customer_col: str = C.CUSTOMER) -> pd.DataFrame:
     r"""How much more (or less) each segment buys each item or category than everyone.
 
     .. math:: \text{affinity}_{s,i} = \frac{\text{share of segment } s\text{'s lines that are } i}

@@ -12,8 +12,8 @@
 Examples
 --------
 >>> import pandas as pd
->>> rfm = pd.DataFrame({"recency_days": [5, 40, 200, 10], "frequency": [12, 3, 1, 6],
-...                     "monetary": [900.0, 120.0, 30.0, 400.0]}, index=[1, 2, 3, 4])
+>>> rfm = pd.DataFrame({"recency_days": [5, 40, 200, 10], "n_orders": [12, 3, 1, 6],
+...                     "total_spend": [900.0, 120.0, 30.0, 400.0]}, index=[1, 2, 3, 4])
 >>> rfm_scores(rfm, bins=4)["RFM"].tolist()
 ['444', '222', '111', '333']
 >>> round(gini([1, 1, 1, 1]), 3), round(gini([0, 0, 0, 4]), 3)
@@ -21,6 +21,8 @@ Examples
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -55,8 +57,8 @@ __all__ = [
 # ----------------------------------------------------------------------------- RFM
 def _quantile_score(values: pd.Series, bins: int) -> pd.Series:
     """Score 1..bins by rank: ``1 + floor(bins * (rank - 1) / n)`` with tied values sharing the lowest rank."""
-    rank = values.rank(method="min")
-    return (1 + np.floor(bins * (rank - 1) / len(values))).astype("int64")
+    rank = values.rank(method="min").to_numpy()
+    return pd.Series(1 + np.floor(bins * (rank - 1) / len(values)), index=values.index).astype("int64")
 
 
 def rfm_scores(
@@ -64,8 +66,8 @@ def rfm_scores(
     bins: int = 5,
     *,
     recency_col: str = "recency_days",
-    frequency_col: str = "frequency",
-    monetary_col: str = "monetary",
+    frequency_col: str = "n_orders",
+    monetary_col: str = "total_spend",
 ) -> pd.DataFrame:
     """Quantile scores 1..``bins`` for recency, frequency and monetary value.
 
@@ -82,7 +84,8 @@ def rfm_scores(
     bins : int
         Number of score levels (5 is usual).
     recency_col, frequency_col, monetary_col : str
-        Column names.
+        Column names of R, F and M (defaults: the vocabulary of :mod:`crmlab.features`,
+        ``recency_days``, ``n_orders``, ``total_spend``).
 
     Returns
     -------
@@ -92,7 +95,7 @@ def rfm_scores(
 
     Examples
     --------
-    >>> rfm = pd.DataFrame({"recency_days": [3, 3, 50], "frequency": [1, 4, 1], "monetary": [10.0, 80.0, 5.0]})
+    >>> rfm = pd.DataFrame({"recency_days": [3, 3, 50], "n_orders": [1, 4, 1], "total_spend": [10.0, 80.0, 5.0]})
     >>> rfm_scores(rfm, bins=3)[["R", "F", "M"]].values.tolist()
     [[2, 1, 2], [2, 3, 3], [1, 1, 1]]
     """
@@ -140,7 +143,8 @@ _GRID_ZH = {
 }
 
 
-def rfm_segments(scores: pd.DataFrame, *, scheme: str = "eight", threshold=None) -> pd.DataFrame:
+def rfm_segments(scores: pd.DataFrame, *, scheme: str = "eight", threshold: float | None = None,
+                 r_col: str = "R", f_col: str = "F", m_col: str = "M") -> pd.DataFrame:
     """Name RFM segments, in English (``segment``) and Chinese (``segment_zh``).
 
     ``scheme="eight"``: each of R, F, M is *high* when the score is above ``threshold``
@@ -160,6 +164,8 @@ def rfm_segments(scores: pd.DataFrame, *, scheme: str = "eight", threshold=None)
     scheme : {"eight", "grid"}
     threshold : None or number
         ``"eight"`` only: scores strictly above it are high (e.g. 3 with 5 levels).
+    r_col, f_col, m_col : str
+        Columns of the R, F and M scores.
 
     Returns
     -------
@@ -174,24 +180,29 @@ def rfm_segments(scores: pd.DataFrame, *, scheme: str = "eight", threshold=None)
     ['重要价值客户', '重要挽留客户']
     """
     check_choice(scheme, ("eight", "grid"), name="scheme")
-    scores = check_frame(scores, required=["R", "F", "M"], numeric=["R", "F", "M"], not_missing=["R", "F", "M"],
-                         name="scores")
+    cols = [r_col, f_col, m_col]
+    scores = check_frame(scores, required=cols, numeric=cols, not_missing=cols, name="scores")
     if scheme == "grid":
         if threshold is not None:
             raise ValueError("threshold applies to scheme='eight' only; the grid uses the scores 1-5 as they are.")
-        for col in ("R", "F"):
-            check_in_range(scores[col], low=1, high=5, name=f"scores[{col!r}]")
-        english = [RFM_GRID.loc[int(r), int(f)] for r, f in zip(scores["R"], scores["F"])]
+        for col in (r_col, f_col):
+            check_in_range(scores[col].to_numpy(dtype=float), low=1, high=5, name=f"scores[{col!r}]")
+            if (scores[col] != np.round(scores[col])).any():
+                raise ValueError(f"scores[{col!r}] must hold whole scores 1-5 for scheme='grid'; "
+                                 f"build them with rfm_scores(..., bins=5).")
+        english = [str(RFM_GRID.loc[int(r), int(f)]) for r, f in zip(scores[r_col], scores[f_col])]
         return pd.DataFrame({"segment": english, "segment_zh": [_GRID_ZH[e] for e in english]}, index=scores.index)
     out = pd.DataFrame(index=scores.index)
-    for col in ("R", "F", "M"):
+    for key, col in zip(("R", "F", "M"), cols):
         if threshold is None:
             cut = scores[col].mean()
-        elif isinstance(threshold, (int, float)) and not isinstance(threshold, bool):
+        elif isinstance(threshold, (int, float, np.integer, np.floating)) and not isinstance(threshold, bool) \
+                and np.isfinite(threshold):
             cut = threshold
         else:
-            raise TypeError(f"threshold must be None (use the mean score) or a number such as 3, got {threshold!r}.")
-        out[f"{col}_high"] = scores[col] > cut
+            raise TypeError(f"threshold must be None (use the mean score) or a finite number such as 3, "
+                            f"got {threshold!r}.")
+        out[f"{key}_high"] = scores[col] > cut
     names = [EIGHT_CLASS_SEGMENTS[key] for key in zip(out["R_high"], out["F_high"], out["M_high"])]
     out.insert(0, "segment", [n[0] for n in names])
     out.insert(1, "segment_zh", [n[1] for n in names])
@@ -204,12 +215,30 @@ def _feature_matrix(features: pd.DataFrame, columns, log: bool) -> tuple[pd.Data
 
     features = check_frame(features, name="features")
     columns = list(features.columns) if columns is None else list(columns)
+    if not columns:
+        raise ValueError("features has no columns to cluster on; pass columns=[...] with numeric features.")
     features = check_frame(features, required=columns, numeric=columns, not_missing=columns,
                            nonnegative=columns if log else (), name="features")
     X = features[columns].to_numpy(dtype=float)
     if log:
         X = np.log1p(X)  # spend and counts are right-skewed; log1p keeps zeros at zero
-    return features[columns], StandardScaler().fit_transform(X)
+    constant = [c for c, v in zip(columns, X.T) if np.ptp(v) == 0]
+    if len(constant) == len(columns):
+        raise ValueError(f"every feature is constant ({constant}): all customers look the same, so there is "
+                         f"nothing to cluster. Choose features that vary between customers.")
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = StandardScaler().fit_transform(X)
+    if not np.all(np.isfinite(scaled)):
+        raise ValueError("features overflow when standardised (values near the float64 limit); rescale them "
+                         "(e.g. spend in thousands) or use log=True.")
+    return features[columns], scaled
+
+
+def _check_distinct(X: np.ndarray, k: int) -> None:
+    n_distinct = len(np.unique(X, axis=0))
+    if k > n_distinct:
+        raise ValueError(f"k={k} clusters need at least {k} distinct customers, but the features hold only "
+                         f"{n_distinct} distinct rows; use fewer clusters.")
 
 
 def _kmeans_threads(n_samples: int):
@@ -226,11 +255,11 @@ def _kmeans_threads(n_samples: int):
 
 def choose_k(
     features: pd.DataFrame,
-    k_range=range(2, 9),
+    k_range: Iterable[int] = range(2, 9),
     *,
-    columns=None,
+    columns: Sequence[str] | None = None,
     log: bool = True,
-    random_state: int = 0,
+    random_state: int | np.random.RandomState | None = 0,
     sample_size: int | None = 3000,
 ) -> pd.DataFrame:
     """Compare k-means solutions for several numbers of clusters ``k``.
@@ -248,8 +277,9 @@ def choose_k(
         Columns to cluster on (default: all).
     log : bool
         Apply ``log1p`` before scaling (requires non-negative features).
-    random_state : int
-        Seed for k-means and for the silhouette sample.
+    random_state : int, RandomState or None
+        Seed for k-means and for the silhouette sample (see
+        :func:`sklearn.utils.check_random_state`).
     sample_size : int or None
         Customers sampled to compute the silhouette (it is quadratic in n); None = all.
 
@@ -276,6 +306,7 @@ def choose_k(
         raise ValueError("k_range is empty: pass candidate cluster counts such as range(2, 9).")
     if max(ks) >= len(X):
         raise ValueError(f"k={max(ks)} needs more customers than the {len(X)} given; use smaller k.")
+    _check_distinct(X, max(ks))
     rows = []
     n_sample = None if sample_size is None or sample_size >= len(X) else sample_size
     with _kmeans_threads(len(X)):
@@ -290,9 +321,9 @@ def cluster_segments(
     features: pd.DataFrame,
     n_clusters: int,
     *,
-    columns=None,
+    columns: Sequence[str] | None = None,
     log: bool = True,
-    random_state: int = 0,
+    random_state: int | np.random.RandomState | None = 0,
 ) -> pd.Series:
     """Cluster customers with k-means on (log-)standardised features.
 
@@ -325,6 +356,7 @@ def cluster_segments(
     feats, X = _feature_matrix(features, columns, log)
     if n_clusters > len(X):
         raise ValueError(f"n_clusters={n_clusters} exceeds the {len(X)} customers given.")
+    _check_distinct(X, n_clusters)
     with _kmeans_threads(len(X)):
         labels = KMeans(n_clusters=n_clusters, n_init=10, random_state=random_state).fit_predict(X)
     sizes = pd.Series(labels).value_counts()
@@ -344,7 +376,8 @@ def profile_segments(features: pd.DataFrame, labels, *, value_col: str | None = 
         Segment of each customer (a Series is aligned on the index, an array by position).
     value_col : str, optional
         Column whose total is split between segments (``value_share``); defaults to
-        ``"monetary"`` or ``"monetary_value"`` when present.
+        ``"total_spend"`` (the :mod:`crmlab.features` name) or ``"monetary_value"`` when
+        present. A value column that sums to 0 raises ``ValueError`` (no value to share).
 
     Returns
     -------
@@ -354,8 +387,8 @@ def profile_segments(features: pd.DataFrame, labels, *, value_col: str | None = 
 
     Examples
     --------
-    >>> f = pd.DataFrame({"monetary": [10.0, 30.0, 60.0]})
-    >>> profile_segments(f, ["a", "a", "b"])[["n_customers", "monetary", "value_share"]].values.tolist()
+    >>> f = pd.DataFrame({"total_spend": [10.0, 30.0, 60.0]})
+    >>> profile_segments(f, ["a", "a", "b"])[["n_customers", "total_spend", "value_share"]].values.tolist()
     [[2.0, 20.0, 0.4], [1.0, 60.0, 0.6]]
     """
     features = check_frame(features, name="features")
@@ -375,27 +408,47 @@ def profile_segments(features: pd.DataFrame, labels, *, value_col: str | None = 
     numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])
                and not pd.api.types.is_bool_dtype(features[c])]
     if value_col is None:
-        value_col = next((c for c in ("monetary", "monetary_value") if c in numeric), None)
+        value_col = next((c for c in ("total_spend", "monetary_value") if c in numeric), None)
     elif value_col not in numeric:
         check_frame(features, required=[value_col], numeric=[value_col], name="features")
+    if value_col is not None:
+        check_frame(features, numeric=[value_col], not_missing=[value_col], nonnegative=[value_col],
+                    name="features")
     groups = features[numeric].groupby(labels.to_numpy())
     profile = groups.mean()
     profile.insert(0, "n_customers", groups.size().astype("int64"))
     profile.insert(1, "share", profile["n_customers"] / len(features))
     if value_col is not None:
-        total = features[value_col].sum()
-        profile["value_share"] = groups[value_col].sum() / total if total else np.nan
+        total = features[value_col].to_numpy(dtype=float).sum()
+        if not total > 0:
+            raise ValueError(f"features column {value_col!r} sums to 0: there is no value to share between "
+                             f"segments. Pass value_col= a column with positive values.")
+        profile["value_share"] = groups[value_col].sum() / total
     profile.index.name = labels.name if labels.name is not None else "segment"
     return profile
 
 
 # ----------------------------------------------------------------------------- value concentration
-def _values(values, name="values") -> np.ndarray:
+def _values(values, name: str = "values") -> np.ndarray:
     arr = check_array(values, name=name)
     if (arr < 0).any():
         raise ValueError(f"{name} has {int((arr < 0).sum())} negative value(s); customer value here must be >= 0 "
                          f"(net refunds first, or clip losses to 0 explicitly).")
     return arr
+
+
+def _scaled_values(values, what: str, name: str = "values") -> np.ndarray:
+    """Non-negative values scaled so that the largest is below 1: sums never overflow float64.
+
+    Shares of value do not change under scaling; values near the float64 limit (1e308)
+    would otherwise sum to inf and every share to NaN. The scale is a power of two, so
+    scaling is exact and ordinary values give bit-for-bit the unscaled shares.
+    """
+    arr = _values(values, name)
+    top = arr.max()
+    if not top > 0:
+        raise ValueError(f"{name} sum to 0 (every value is 0): {what} needs some positive value.")
+    return np.ldexp(arr, -int(np.frexp(top)[1]))
 
 
 def lorenz_curve(values) -> pd.DataFrame:
@@ -415,14 +468,12 @@ def lorenz_curve(values) -> pd.DataFrame:
     >>> lorenz_curve([1, 3])["value_share"].tolist()
     [0.0, 0.25, 1.0]
     """
-    x = np.sort(_values(values))
-    total = x.sum()
-    if total <= 0:
-        raise ValueError("values sum to 0: the Lorenz curve needs some positive value.")
+    x = np.sort(_scaled_values(values, "the Lorenz curve"))
+    cum = np.cumsum(x)
     n = len(x)
     return pd.DataFrame({
         "customer_share": np.arange(n + 1) / n,
-        "value_share": np.r_[0.0, np.cumsum(x) / total],
+        "value_share": np.r_[0.0, np.minimum(cum / cum[-1], 1.0)],
     })
 
 
@@ -441,16 +492,13 @@ def gini(values) -> float:
     >>> gini([0, 0, 0, 10])
     0.75
     """
-    x = np.sort(_values(values))
-    total = x.sum()
-    if total <= 0:
-        raise ValueError("values sum to 0: the Gini coefficient is undefined.")
+    x = np.sort(_scaled_values(values, "the Gini coefficient"))
     n = len(x)
-    i = np.arange(1, n + 1)
-    return float(np.sum((2 * i - n - 1) * x) / (n * total))
+    i = np.arange(1, n + 1, dtype=float)
+    return float(np.sum((2 * i - n - 1) * x) / (n * x.sum()))
 
 
-def pareto_table(values, top=(0.01, 0.05, 0.1, 0.2, 0.5)) -> pd.DataFrame:
+def pareto_table(values, top: float | Sequence[float] = (0.01, 0.05, 0.1, 0.2, 0.5)) -> pd.DataFrame:
     """Share of total value that comes from the top x% of customers (二八法则).
 
     The top share of customers is rounded up to whole customers (``ceil(x * n)``).
@@ -467,12 +515,10 @@ def pareto_table(values, top=(0.01, 0.05, 0.1, 0.2, 0.5)) -> pd.DataFrame:
     """
     from crmlab.validation import check_fraction
 
-    x = np.sort(_values(values))[::-1]
-    total = x.sum()
-    if total <= 0:
-        raise ValueError("values sum to 0: there is no value to share.")
+    x = np.sort(_scaled_values(values, "the Pareto table"))[::-1]
     tops = [check_fraction(t, name="top", inclusive=False) if t != 1 else 1.0 for t in np.atleast_1d(top)]
-    cum = np.cumsum(x) / total
+    cum = np.cumsum(x)
+    cum = np.minimum(cum / cum[-1], 1.0)
     rows = []
     for t in tops:
         k = int(np.ceil(t * len(x) - 1e-12))
@@ -481,13 +527,13 @@ def pareto_table(values, top=(0.01, 0.05, 0.1, 0.2, 0.5)) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("top")
 
 
-def _as_series(values, name="values") -> pd.Series:
+def _as_series(values, name: str = "values") -> pd.Series:
     arr = _values(values, name)
     index = values.index if isinstance(values, pd.Series) else pd.RangeIndex(len(arr))
     return pd.Series(arr, index=index, name=getattr(values, "name", None))
 
 
-def abc_classes(values, thresholds=(0.8, 0.95)) -> pd.Series:
+def abc_classes(values, thresholds: Sequence[float] = (0.8, 0.95)) -> pd.Series:
     """ABC classes by cumulative share of value.
 
     Customers are sorted by decreasing value (ties keep their input order). A customer is
@@ -513,11 +559,10 @@ def abc_classes(values, thresholds=(0.8, 0.95)) -> pd.Series:
     a, b = (check_fraction(t, name="thresholds") for t in thresholds)
     if not a < b:
         raise ValueError(f"thresholds must increase, got {thresholds!r}; e.g. (0.8, 0.95).")
-    total = s.sum()
-    if total <= 0:
-        raise ValueError("values sum to 0: there is no value to classify.")
-    order = np.argsort(-s.to_numpy(), kind="stable")
-    before = np.r_[0.0, np.cumsum(s.to_numpy()[order])[:-1]] / total
+    scaled = _scaled_values(s, "ABC classes")
+    order = np.argsort(-scaled, kind="stable")
+    cum = np.cumsum(scaled[order])
+    before = np.r_[0.0, cum[:-1]] / cum[-1]
     classes = np.where(before < a, "A", np.where(before < b, "B", "C"))
     out = np.empty(len(s), dtype=object)
     out[order] = classes
@@ -538,7 +583,7 @@ PYRAMID_ADVICE = {
 _TIER_ZH = {"key": "关键客户", "ordinary": "普通客户", "small": "小客户"}
 
 
-def pyramid_tiers(values, shares=(0.2, 0.3)) -> pd.Series:
+def pyramid_tiers(values, shares: Sequence[float] = (0.2, 0.3)) -> pd.Series:
     """Customer pyramid tier of each customer: key / ordinary / small.
 
     Customers are ranked by decreasing value (ties keep input order); the top
@@ -558,6 +603,7 @@ def pyramid_tiers(values, shares=(0.2, 0.3)) -> pd.Series:
     from crmlab.validation import check_fraction
 
     s = _as_series(values)
+    _scaled_values(s, "ranking customers into tiers")  # all-zero values cannot be ranked
     if len(shares) != 2:
         raise ValueError(f"shares must be two customer shares (key, ordinary) such as (0.2, 0.3), got {shares!r}.")
     key, ordinary = (check_fraction(x, name="shares") for x in shares)
@@ -573,7 +619,7 @@ def pyramid_tiers(values, shares=(0.2, 0.3)) -> pd.Series:
     return pd.Series(tiers, index=s.index, name="tier").astype(dtype)
 
 
-def customer_pyramid(values, *, cost_to_serve=None, shares=(0.2, 0.3)) -> pd.DataFrame:
+def customer_pyramid(values, *, cost_to_serve=None, shares: Sequence[float] = (0.2, 0.3)) -> pd.DataFrame:
     """The customer pyramid (客户金字塔): what each tier is worth, costs and needs.
 
     Parameters
@@ -621,13 +667,28 @@ def customer_pyramid(values, *, cost_to_serve=None, shares=(0.2, 0.3)) -> pd.Dat
         "n_customers": grouped.size().astype("int64"),
         "value": grouped["value"].sum(),
     })
-    table["customer_share"] = table["n_customers"] / len(s)
-    table["value_share"] = table["value"] / s.sum()
-    table["mean_value"] = table["value"] / table["n_customers"]
-    if cost_to_serve is not None:
-        table["cost_to_serve"] = grouped["cost_to_serve"].sum()
-        table["net_value"] = table["value"] - table["cost_to_serve"]
-        table["net_value_share"] = table["net_value"] / table["net_value"].sum()
+    empty = table.index[table["n_customers"] == 0].tolist()
+    if empty:
+        raise ValueError(f"the {empty[0]!r} tier has no customer ({len(s)} customer(s) with shares={shares!r}); "
+                         f"pass more customers or larger shares so that every tier has one.")
+    scaled = _scaled_values(s, "the pyramid's value shares")  # shares from values / max: no overflow
+    scaled_sums = pd.Series(scaled, index=s.index).groupby(tiers, observed=False).sum()
+    with np.errstate(over="ignore", invalid="ignore"):
+        table["customer_share"] = table["n_customers"] / len(s)
+        table["value_share"] = scaled_sums / scaled.sum()
+        table["mean_value"] = table["value"] / table["n_customers"]
+        if cost_to_serve is not None:
+            table["cost_to_serve"] = grouped["cost_to_serve"].sum()
+            table["net_value"] = table["value"] - table["cost_to_serve"]
+            net_total = table["net_value"].sum()
+            if net_total == 0:
+                raise ValueError("the net value (value - cost_to_serve) sums to 0, so net_value_share is undefined; "
+                                 "check cost_to_serve.")
+            table["net_value_share"] = table["net_value"] / net_total
+    numbers = table.drop(columns=["tier_zh"]).to_numpy(dtype=float)
+    if not np.all(np.isfinite(numbers)):
+        raise ValueError("customer_pyramid overflowed float64 (values near 1e308); express values in larger units "
+                         "(e.g. thousands).")
     table["advice"] = [PYRAMID_ADVICE[t] for t in table.index]
     table.index = pd.Index(list(table.index), name="tier")
     return table[["tier_zh", "n_customers", "customer_share", "value", "value_share", "mean_value",

@@ -43,14 +43,16 @@ def test_summary_and_model_checks(data, summary):
 def test_value_checks(data, summary):
     bg = crm.clv.BetaGeoModel().fit(summary)
     gg = crm.clv.GammaGammaModel().fit(summary[summary["frequency"] > 0])
-    value = crm.clv.customer_lifetime_value(bg, gg, summary, horizon=12, discount_rate=0.01, time_unit="W")
+    value = crm.clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, discount_rate=0.01)
     ex08.clv_12m(value, data)
     with pytest.raises(AssertionError):
-        ex08.clv_12m(crm.clv.customer_lifetime_value(bg, gg, summary, horizon=12, discount_rate=0.0), data)
+        ex08.clv_12m(crm.clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, discount_rate=0.0), data)
+    with pytest.raises(AssertionError):  # six months instead of twelve
+        ex08.clv_12m(crm.clv.customer_lifetime_value(bg, gg, summary, horizon_months=6, discount_rate=0.01), data)
 
 
 def test_holdout_and_segment_checks(data, summary):
-    ch = crm.features.calibration_holdout(data.transactions, calibration_end=ex08.CALIBRATION_END,
+    ch = crm.features.calibration_holdout(data.transactions, cutoff=ex08.CUTOFF,
                                           observation_end=data.observation_end, time_unit="W")
     cal = dict(frequency_col="frequency_cal", recency_col="recency_cal", T_col="T_cal")
     model = crm.clv.BetaGeoModel().fit(ch, **cal)

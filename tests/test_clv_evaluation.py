@@ -30,7 +30,7 @@ def log():
 
 @pytest.fixture(scope="module")
 def ch(log):
-    return crm.features.calibration_holdout(log, calibration_end="1997-09-30", observation_end="1998-06-30",
+    return crm.features.calibration_holdout(log, cutoff="1997-09-30", observation_end="1998-06-30",
                                             time_unit="W")
 
 
@@ -88,9 +88,9 @@ def test_tracking_table_hand_worked():
         "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-05", "2024-01-09",
                                 "2024-01-03", "2024-01-20", "2024-01-15"]),
     })
-    model = BetaGeoModel.from_params(r=1.0, alpha=5.0, a=1.5, b=3.0)
-    table = tracking_table(model, tx, calibration_end="2024-01-10", observation_end="2024-01-21", time_unit="W")
-    # cohort = customers 1 and 2 (customer 3 starts after calibration_end; its purchase is ignored)
+    model = BetaGeoModel.from_params(r=1.0, alpha=5.0, a=1.5, b=3.0, time_unit="W")
+    table = tracking_table(model, tx, cutoff="2024-01-10", observation_end="2024-01-21", time_unit="W")
+    # cohort = customers 1 and 2 (customer 3 starts after the cutoff; its purchase is ignored)
     assert table["period"].tolist() == [1, 2, 3]
     assert table["period_end"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-07", "2024-01-14", "2024-01-21"]
     assert table["actual_incremental"].tolist() == [1.0, 1.0, 1.0]   # same-day repeat merged
@@ -103,12 +103,12 @@ def test_tracking_table_hand_worked():
                     + lf.expected_number_of_purchases_up_to_time((tau - 1 - 2) / 7))
         assert table["model_cumulative"].iloc[j] == pytest.approx(expected, rel=1e-10)
     with pytest.raises(ValueError, match="after observation_end"):
-        tracking_table(model, tx, calibration_end="2024-01-10", observation_end="2024-01-14")
+        tracking_table(model, tx, cutoff="2024-01-10", observation_end="2024-01-14")
 
 
 def test_tracking_table_cdnow(log, ch, bg):
     base = HistoricalRateBaseline().fit(ch, **CAL)
-    table = tracking_table(bg, log, calibration_end="1997-09-30", observation_end="1998-06-30", baseline=base)
+    table = tracking_table(bg, log, cutoff="1997-09-30", observation_end="1998-06-30", baseline=base)
     at_cal_end = table.loc[table["period_end"] == pd.Timestamp("1997-09-30")].iloc[0]
     # cumulative repeat purchases at the end of calibration = the summary's total frequency
     assert at_cal_end["actual_cumulative"] == ch["frequency_cal"].sum()
@@ -152,3 +152,35 @@ def test_p_alive_against_simulated_truth():
     table = alive_calibration_table(p_alive, truth, n_bins=5)
     # and roughly calibrated: each bin's observed share within 0.15 of its mean prediction
     assert (np.abs(table["observed"] - table["mean_predicted"]) < 0.15).all()
+
+
+def test_tracking_table_end_day_and_units():
+    tx = pd.DataFrame({"customer_id": [1, 1, 2, 2],
+                       "date": pd.to_datetime(["2024-01-01", "2024-01-21 15:30", "2024-01-03", "2024-01-10 23:59"], format="ISO8601")})
+    weekly = BetaGeoModel.from_params(r=1.0, alpha=5.0, a=1.5, b=3.0, time_unit="W")
+    table = tracking_table(weekly, tx, cutoff="2024-01-10", observation_end="2024-01-21")
+    # the 23:59 purchase on the cutoff day (day 9, week 2) and the 15:30 one on observation_end's day
+    # (day 20, week 3) both count
+    assert table["actual_incremental"].tolist() == [0.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match=r"time_unit='D' \(days\) does not match BetaGeoModel.time_unit_"):
+        tracking_table(weekly, tx, cutoff="2024-01-10", observation_end="2024-01-21", time_unit="D")
+    daily_base = HistoricalRateBaseline().fit(pd.DataFrame({"frequency": [1.0], "recency": [3.0], "T": [9.0]}),
+                                              time_unit="D")
+    with pytest.raises(ValueError, match=r"time_unit='W' \(weeks\) does not match HistoricalRateBaseline.time_unit_"):
+        tracking_table(weekly, tx, cutoff="2024-01-10", observation_end="2024-01-21", baseline=daily_base)
+    monthly = BetaGeoModel.from_params(r=1.0, alpha=5.0, a=1.5, b=3.0, time_unit="M")
+    with pytest.raises(ValueError, match="whole days or weeks"):
+        tracking_table(monthly, tx, cutoff="2024-01-10", observation_end="2024-01-21")
+
+
+def test_holdout_predictions_refuse_a_model_in_another_unit(log, ch):
+    in_days = crm.features.calibration_holdout(log, cutoff="1997-09-30", observation_end="1998-06-30")
+    assert in_days.attrs["time_unit"] == "D" and ch.attrs["time_unit"] == "W"
+    bg_days = BetaGeoModel().fit(in_days, **CAL)
+    with pytest.raises(ValueError, match="summary is in time_unit='W'"):
+        holdout_predictions({"BG/NBD": bg_days}, ch)
+    # in its own unit the daily model predicts the same holdout purchases as the weekly one
+    weekly = holdout_predictions(BetaGeoModel().fit(ch, **CAL), ch)
+    daily = holdout_predictions(bg_days, in_days)
+    np.testing.assert_allclose(daily["BG/NBD"], weekly["BG/NBD"], rtol=1e-4)
+    np.testing.assert_allclose(daily["baseline"], weekly["baseline"], rtol=1e-12)

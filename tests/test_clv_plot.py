@@ -17,7 +17,7 @@ CAL = dict(frequency_col="frequency_cal", recency_col="recency_cal", T_col="T_ca
 @pytest.fixture(scope="module")
 def setup():
     log = crm.load_cdnow()
-    ch = crm.features.calibration_holdout(log, calibration_end="1997-09-30", observation_end="1998-06-30",
+    ch = crm.features.calibration_holdout(log, cutoff="1997-09-30", observation_end="1998-06-30",
                                           time_unit="W")
     bg = BetaGeoModel().fit(ch, **CAL)
     return log, ch, bg
@@ -25,7 +25,7 @@ def setup():
 
 def test_tracking_plot(setup):
     log, ch, bg = setup
-    table = crm.clv.tracking_table(bg, log, calibration_end="1997-09-30", observation_end="1998-06-30",
+    table = crm.clv.tracking_table(bg, log, cutoff="1997-09-30", observation_end="1998-06-30",
                                    baseline=HistoricalRateBaseline().fit(ch, **CAL))
     ax = crm.plot.tracking_plot(table)
     labels = [line.get_label() for line in ax.get_lines()]

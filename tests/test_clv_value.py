@@ -85,49 +85,124 @@ def test_simple_clv_errors():
 
 @pytest.mark.parametrize("kind", ["bg", "pnbd"])
 def test_clv_matches_lifetimes(raw_summary, kind):
+    """lifetimes' CLV with freq="M" (a month is its time unit, so no month length of its own)
+    on the summary in months, with the rate parameters converted to months: our CLV from the
+    weekly summary must be the same number."""
     s = raw_summary
+    assert s.attrs["time_unit"] == "W"
     rft = s["frequency"], s["recency"], s["T"]
+    weeks_per_month = 365.25 / 12 / 7
     if kind == "bg":
         lf_t = lifetimes.BetaGeoFitter().fit(*rft)
-        ours_t = BetaGeoModel.from_params(**lf_t.params_.to_dict())
+        ours_t = BetaGeoModel.from_params(**lf_t.params_.to_dict(), time_unit="W")
+        monthly = lf_t.params_.copy()
+        monthly["alpha"] /= weeks_per_month
+        lf_m = lifetimes.BetaGeoFitter()
     else:
         lf_t = lifetimes.ParetoNBDFitter().fit(*rft)
-        ours_t = ParetoNBDModel.from_params(**lf_t.params_.to_dict())
+        ours_t = ParetoNBDModel.from_params(**lf_t.params_.to_dict(), time_unit="W")
+        monthly = lf_t.params_.copy()
+        monthly[["alpha", "beta"]] /= weeks_per_month
+        lf_m = lifetimes.ParetoNBDFitter()
+    lf_m.params_ = monthly
+    lf_m.predict = lf_m.conditional_expected_number_of_purchases_up_to_time  # what lifetimes' fit sets
     rep = s[s["frequency"] > 0]
     lf_g = lifetimes.GammaGammaFitter().fit(rep["frequency"], rep["monetary_value"])
     p, q, v = lf_g.params_
     ours_g = GammaGammaModel.from_params(p=p, q=q, gamma=v)
+    in_months = s["frequency"], s["recency"] / weeks_per_month, s["T"] / weeks_per_month
     for horizon, rate in [(12, 0.01), (6, 0.0), (24, 0.02)]:
-        expected = lf_g.customer_lifetime_value(lf_t, *rft, s["monetary_value"], time=horizon, discount_rate=rate,
-                                                freq="W")
-        got = customer_lifetime_value(ours_t, ours_g, s, horizon=horizon, discount_rate=rate, time_unit="W")
+        expected = lf_g.customer_lifetime_value(lf_m, *in_months, s["monetary_value"], time=horizon,
+                                                discount_rate=rate, freq="M")
+        got = customer_lifetime_value(ours_t, ours_g, s, horizon_months=horizon, discount_rate=rate)
         np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-6)
         assert got.index.equals(s.index)
+    # lifetimes' own weekly month (4.345 weeks, not 4.348) differs by less than the month lengths do
+    weekly = lf_g.customer_lifetime_value(lf_t, *rft, s["monetary_value"], time=12, discount_rate=0.01, freq="W")
+    got = customer_lifetime_value(ours_t, ours_g, s, horizon_months=12, discount_rate=0.01)
+    ratio = got.sum() / weekly.sum()
+    assert 1 < ratio < weeks_per_month / 4.345 + 1e-9
+
+
+@pytest.fixture(scope="module")
+def cdnow_calibration_log():
+    tx = crm.load_cdnow()
+    return tx[tx["date"] <= "1997-09-30"]
+
+
+def test_default_day_chain_equals_weekly_chain(cdnow_calibration_log):
+    """The measured silent bug: the default chain (a summary in days) gave a mean 12-month
+    CLV of 5.38 against 30.34 for the weekly chain. Each model now carries its unit."""
+    tx = cdnow_calibration_log
+    days = crm.features.customer_summary(tx, amount_col="amount", observation_end="1997-09-30")
+    weeks = crm.features.customer_summary(tx, amount_col="amount", observation_end="1997-09-30", time_unit="W")
+    assert days.attrs["time_unit"] == "D" and weeks.attrs["time_unit"] == "W"
+    bg_d, bg_w = BetaGeoModel().fit(days), BetaGeoModel().fit(weeks)
+    assert (bg_d.time_unit_, bg_w.time_unit_) == ("D", "W")
+    gg_d = GammaGammaModel().fit(days[days["frequency"] > 0])
+    gg_w = GammaGammaModel().fit(weeks[weeks["frequency"] > 0])
+    clv_d = customer_lifetime_value(bg_d, gg_d, days)
+    clv_w = customer_lifetime_value(bg_w, gg_w, weeks)
+    # the two fits are the same maximum in two units (alpha_D = 7 alpha_W): CLV agrees to the optimiser's tolerance
+    np.testing.assert_allclose(clv_d.to_numpy(), clv_w.to_numpy(), rtol=1e-4)
+    assert clv_d.mean() == pytest.approx(clv_w.mean(), rel=1e-5)
+    # and both equal the published-parameter CLV (Fader, Hardie & Lee 2005, weeks) at the week chain's spend model
+    published = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+    np.testing.assert_allclose(customer_lifetime_value(published, gg_w, weeks).mean(), clv_w.mean(), rtol=2e-3)
+    # an explicit check of the horizon: 12 months = 365.25 days = 52.18 weeks of expected purchases
+    undiscounted = customer_lifetime_value(bg_d, gg_d, days, discount_rate=0.0)
+    direct = bg_w.predict_purchases(weeks, 365.25 / 7) * gg_w.conditional_expected_spend(weeks)
+    np.testing.assert_allclose(undiscounted, direct, rtol=1e-4)
+
+
+def test_mixing_time_units_raises(cdnow_calibration_log):
+    tx = cdnow_calibration_log
+    days = crm.features.customer_summary(tx, amount_col="amount", observation_end="1997-09-30")
+    weeks = crm.features.customer_summary(tx, amount_col="amount", observation_end="1997-09-30", time_unit="W")
+    bg_d = BetaGeoModel().fit(days)
+    gg = GammaGammaModel().fit(days[days["frequency"] > 0])
+    with pytest.raises(ValueError, match=r"summary is in time_unit='W' \(weeks.*fitted in time_unit_='D' \(days"):
+        customer_lifetime_value(bg_d, gg, weeks)
+    with pytest.raises(ValueError, match=r"time_unit='W' \(weeks\) does not match BetaGeoModel.time_unit_ "
+                                         r"\(the unit it was fitted in\), which is in days"):
+        customer_lifetime_value(bg_d, gg, days, time_unit="W")
+    with pytest.raises(ValueError, match="summary is in time_unit='W'"):
+        bg_d.predict_purchases(weeks, 30)
+    with pytest.raises(ValueError, match="summary is in time_unit='W'"):
+        bg_d.probability_alive(weeks)
+    with pytest.raises(ValueError, match=r"time_unit='D' \(days\) but the summary records time_unit='W'"):
+        BetaGeoModel().fit(weeks, time_unit="D")
+    # the explicit unit of a summary without attrs is recorded, and then checked
+    bare = days.copy()
+    bare.attrs = {}
+    assert BetaGeoModel().fit(bare, time_unit="D").time_unit_ == "D"
+    assert BetaGeoModel().fit(bare).time_unit_ == "D"   # the documented default
+    assert customer_lifetime_value(bg_d, gg, days, time_unit="D").equals(customer_lifetime_value(bg_d, gg, days))
 
 
 def test_clv_discounting_and_margin(fitted, raw_summary):
     bg, gg = fitted
-    undiscounted = customer_lifetime_value(bg, gg, raw_summary, horizon=12, discount_rate=0.0)
-    # no discounting: expected purchases in 12 months times expected spend
-    direct = bg.predict_purchases(raw_summary, 12 * 4.345) * gg.conditional_expected_spend(raw_summary)
+    undiscounted = customer_lifetime_value(bg, gg, raw_summary, horizon_months=12, discount_rate=0.0)
+    # no discounting: expected purchases in 12 months (one year = 365.25 / 7 weeks) times expected spend
+    direct = bg.predict_purchases(raw_summary, 365.25 / 7) * gg.conditional_expected_spend(raw_summary)
     np.testing.assert_allclose(undiscounted, direct, rtol=1e-10)
-    discounted = customer_lifetime_value(bg, gg, raw_summary, horizon=12, discount_rate=0.02)
+    discounted = customer_lifetime_value(bg, gg, raw_summary, horizon_months=12, discount_rate=0.02)
     assert (discounted < undiscounted).all()
-    half = customer_lifetime_value(bg, gg, raw_summary, horizon=12, discount_rate=0.02, margin=0.5)
+    half = customer_lifetime_value(bg, gg, raw_summary, horizon_months=12, discount_rate=0.02, margin=0.5)
     np.testing.assert_allclose(half, 0.5 * discounted)
 
 
 def test_clv_interval(fitted, raw_summary):
     bg, gg = fitted
     few = raw_summary.iloc[:300]
-    out = customer_lifetime_value(bg, gg, few, horizon=12, interval=0.9, n_draws=100, random_state=0)
+    out = customer_lifetime_value(bg, gg, few, horizon_months=12, confidence=0.9, n_draws=100, random_state=0)
     assert list(out.columns) == ["clv", "lower", "upper"]
     assert (out["lower"] <= out["upper"]).all()
     inside = (out["lower"] <= out["clv"]) & (out["clv"] <= out["upper"])
     assert inside.mean() > 0.95
-    again = customer_lifetime_value(bg, gg, few, horizon=12, interval=0.9, n_draws=100, random_state=0)
+    again = customer_lifetime_value(bg, gg, few, horizon_months=12, confidence=0.9, n_draws=100, random_state=0)
     pd.testing.assert_frame_equal(out, again)
-    wider = customer_lifetime_value(bg, gg, few, horizon=12, interval=0.99, n_draws=100, random_state=0)
+    wider = customer_lifetime_value(bg, gg, few, horizon_months=12, confidence=0.99, n_draws=100, random_state=0)
     assert ((wider["upper"] - wider["lower"]) >= (out["upper"] - out["lower"]) - 1e-12).all()
 
 
@@ -139,12 +214,16 @@ def test_clv_errors(fitted, raw_summary):
         customer_lifetime_value(gg, gg, raw_summary)
     with pytest.raises(ValueError, match="time_unit='Y' is not allowed"):
         customer_lifetime_value(bg, gg, raw_summary, time_unit="Y")
+    with pytest.raises(ValueError, match="horizon_months must be at least 1"):
+        customer_lifetime_value(bg, gg, raw_summary, horizon_months=0)
+    with pytest.raises(TypeError, match="horizon"):
+        customer_lifetime_value(bg, gg, raw_summary, horizon=12)
     with pytest.raises(ValueError, match="discount_rate must be a monthly rate"):
         customer_lifetime_value(bg, gg, raw_summary, discount_rate=10)
     with pytest.raises(ValueError, match="no column 'monetary_value'"):
         customer_lifetime_value(bg, gg, raw_summary.drop(columns="monetary_value"))
-    given = BetaGeoModel.from_params(**bg.params_.to_dict())
+    given = BetaGeoModel.from_params(**bg.params_.to_dict(), time_unit="W")
     with pytest.raises(ValueError, match="no standard errors"):
-        customer_lifetime_value(given, gg, raw_summary, interval=0.9)
+        customer_lifetime_value(given, gg, raw_summary, confidence=0.9)
     with pytest.raises(ValueError, match="needs exactly the parameters"):
         BetaGeoModel.from_params(r=1.0, alpha=2.0)

@@ -11,7 +11,7 @@ from sklearn.base import clone
 import crmlab as crm
 from crmlab import recommend as R
 from crmlab.synth.config import COMPLEMENTS, SimulationConfig
-from crmlab.validation import NotFittedError
+from sklearn.exceptions import NotFittedError
 
 mlxtend_fp = pytest.importorskip("mlxtend.frequent_patterns")
 
@@ -147,9 +147,16 @@ def test_purchase_lines_join(company):
 
 
 def test_split_by_time(lines):
-    train, test = R.split_by_time(lines, "2024-07-01")
+    train, test = R.split_by_time(lines, "2024-06-30")
     assert len(train) + len(test) == len(lines)
     assert train["date"].max() < pd.Timestamp("2024-07-01") <= test["date"].min()
+    # the cutoff day is training data, all of it (as every cutoff in crmlab)
+    day = pd.DataFrame({"date": pd.to_datetime(["2024-06-29 10:00", "2024-06-30 00:00", "2024-06-30 15:30",
+                                                "2024-06-30 23:59:59", "2024-07-01 00:00"], format="ISO8601"), "product_id": range(5)})
+    train, test = R.split_by_time(day, "2024-06-30")
+    assert train["product_id"].tolist() == [0, 1, 2, 3] and test["product_id"].tolist() == [4]
+    train, test = R.split_by_time(day, pd.Timestamp("2024-06-30 12:00"))  # a time of day does not cut the day
+    assert len(train) == 4
     with pytest.raises(ValueError, match="leaves one side empty"):
         R.split_by_time(lines, "2030-01-01")
     with pytest.raises(ValueError, match="cutoff is required"):
@@ -269,7 +276,7 @@ def test_hit_rate_and_coverage_hand_worked():
 
 
 def test_item_knn_beats_popularity_on_holdout(lines):
-    train, test = R.split_by_time(lines, "2024-07-01")
+    train, test = R.split_by_time(lines, "2024-06-30")
     models = {"popular": R.PopularityRecommender(), "item_knn": R.ItemKNNRecommender()}
     for k in (5, 10):
         table = R.evaluate_recommenders(models, train, test, k=k)
@@ -282,7 +289,7 @@ def test_item_knn_beats_popularity_on_holdout(lines):
 
 
 def test_evaluation_customers_are_those_with_new_items(lines):
-    train, test = R.split_by_time(lines, "2024-07-01")
+    train, test = R.split_by_time(lines, "2024-06-30")
     table = R.evaluate_recommenders({"popular": R.PopularityRecommender()}, train, test, k=5)
     seen = set(zip(train["customer_id"], train["product_id"]))
     known = set(train["customer_id"])

@@ -33,8 +33,8 @@ from crmlab.segmentation import (
 def test_rfm_scores_hand_worked():
     rfm = pd.DataFrame({
         "recency_days": [1, 5, 5, 30, 90, 200],
-        "frequency": [8, 1, 1, 1, 3, 2],
-        "monetary": [500.0, 20.0, 35.0, 10.0, 120.0, 60.0],
+        "n_orders": [8, 1, 1, 1, 3, 2],
+        "total_spend": [500.0, 20.0, 35.0, 10.0, 120.0, 60.0],
     }, index=list("abcdef"))
     s = rfm_scores(rfm, bins=3)
     # recency ranks (most recent best): a=6th, b,c tied at 4th (min rank 4), d=3, e=2, f=1 -> 1 + floor(3 (r-1) / 6)
@@ -52,7 +52,7 @@ def test_rfm_scores_hand_worked():
 def test_rfm_scores_equal_qcut_for_distinct_values(bins, per_bin, rnd):
     n = bins * per_bin
     values = np.array(rnd.sample(range(10_000), n), dtype=float)
-    rfm = pd.DataFrame({"recency_days": values, "frequency": values, "monetary": values})
+    rfm = pd.DataFrame({"recency_days": values, "n_orders": values, "total_spend": values})
     s = rfm_scores(rfm, bins=bins)
     expected = pd.qcut(values, bins, labels=False) + 1
     assert s["F"].tolist() == expected.tolist()
@@ -62,25 +62,25 @@ def test_rfm_scores_equal_qcut_for_distinct_values(bins, per_bin, rnd):
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(0, 5), min_size=1, max_size=30), st.integers(2, 7))
 def test_rfm_scores_ties_and_few_customers(values, bins):
-    rfm = pd.DataFrame({"recency_days": values, "frequency": values, "monetary": values})
+    rfm = pd.DataFrame({"recency_days": values, "n_orders": values, "total_spend": values})
     s = rfm_scores(rfm, bins=bins)
     assert s[["R", "F", "M"]].isin(range(1, bins + 1)).all().all()
     for v in set(values):  # equal values, equal scores
-        assert s.loc[rfm["frequency"] == v, "F"].nunique() == 1
+        assert s.loc[rfm["n_orders"] == v, "F"].nunique() == 1
     order = np.argsort(values, kind="stable")
     assert np.all(np.diff(s["F"].to_numpy()[order]) >= 0)  # monotone in the value
 
 
 def test_rfm_scores_validation():
-    rfm = pd.DataFrame({"recency_days": [1, 2], "frequency": [1, 2], "monetary": [1.0, 2.0]})
-    with pytest.raises(ValueError, match="has no column 'monetary'"):
-        rfm_scores(rfm.drop(columns="monetary"))
+    rfm = pd.DataFrame({"recency_days": [1, 2], "n_orders": [1, 2], "total_spend": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="has no column 'total_spend'"):
+        rfm_scores(rfm.drop(columns="total_spend"))
     with pytest.raises(ValueError, match="negative"):
-        rfm_scores(rfm.assign(monetary=[-1.0, 2.0]))
+        rfm_scores(rfm.assign(total_spend=[-1.0, 2.0]))
     with pytest.raises(TypeError, match="must be numeric"):
-        rfm_scores(rfm.assign(frequency=["1", "2"]))
+        rfm_scores(rfm.assign(n_orders=["1", "2"]))
     with pytest.raises(ValueError, match="missing value"):
-        rfm_scores(rfm.assign(monetary=[np.nan, 2.0]))
+        rfm_scores(rfm.assign(total_spend=[np.nan, 2.0]))
     with pytest.raises(ValueError, match="bins must be at least 2"):
         rfm_scores(rfm, bins=1)
     with pytest.raises(ValueError, match="empty"):
@@ -156,10 +156,11 @@ def test_clusters_recover_latent_segments_of_the_simulated_company():
     from sklearn.model_selection import cross_val_predict
 
     data = crm.synth.generate(n_customers=3000, seed=1)
-    features = crm.features.persona_features(
-        data.transactions, as_of=data.observation_end, discount_col="discount",
+    features = crm.features.customer_features(
+        data.transactions, observation_end=data.observation_end, discount_col="discount",
         order_lines=data.order_lines, products=data.products)
-    X = features[features["frequency"] >= 3].drop(columns=["frequency", "monetary"])
+    behaviour = ["recency_days", "orders_per_month", "mean_order_value", "discount_share"]
+    X = features.loc[features["n_orders"] >= 3, behaviour + [c for c in features if c.startswith("share_")]]
     truth = data.truth.set_index("customer_id")["segment"].reindex(X.index)
     k = data.truth["segment"].nunique()
     labels = cluster_segments(X, k)
@@ -173,12 +174,12 @@ def test_clusters_recover_latent_segments_of_the_simulated_company():
 
 
 def test_profile_segments_hand_worked():
-    f = pd.DataFrame({"monetary": [10.0, 30.0, 60.0, 0.0], "frequency": [1, 3, 6, 0], "note": list("wxyz")},
+    f = pd.DataFrame({"total_spend": [10.0, 30.0, 60.0, 0.0], "n_orders": [1, 3, 6, 0], "note": list("wxyz")},
                      index=[11, 12, 13, 14])
     labels = pd.Series(["b", "a", "a", "b"], index=[14, 12, 13, 11], name="persona")  # aligned on the index
     p = profile_segments(f, labels)
     assert p.index.name == "persona" and p.index.tolist() == ["a", "b"]
-    assert p.loc["a"].to_dict() == {"n_customers": 2.0, "share": 0.5, "monetary": 45.0, "frequency": 4.5,
+    assert p.loc["a"].to_dict() == {"n_customers": 2.0, "share": 0.5, "total_spend": 45.0, "n_orders": 4.5,
                                     "value_share": 0.9}
     assert p.loc["b", "value_share"] == pytest.approx(0.1)
     assert "note" not in p.columns

@@ -18,26 +18,32 @@ from crmlab.check.compare import (
     resolve_data,
 )
 
-__all__ = ["rfm", "rfm_scores", "segment_zh", "important_value_share", "persona_clusters"]
+__all__ = ["PERSONA_COLUMNS", "rfm", "rfm_scores", "segment_zh", "important_value_share", "persona_clusters"]
+
+
+#: Behavioural features the persona exercise clusters on (plus every ``share_<category>`` column).
+PERSONA_COLUMNS = ["recency_days", "orders_per_month", "mean_order_value", "discount_share"]
 
 
 def _rfm(data) -> pd.DataFrame:
-    return features.rfm_table(data.transactions, as_of=data.observation_end)
+    return features.rfm_table(data.transactions, observation_end=data.observation_end)
 
 
 def _persona_features(data) -> pd.DataFrame:
-    f = features.persona_features(data.transactions, as_of=data.observation_end, discount_col="discount",
-                                  order_lines=data.order_lines, products=data.products)
-    return f[f["frequency"] >= 3].drop(columns=["frequency", "monetary"])
+    f = features.customer_features(data.transactions, observation_end=data.observation_end, discount_col="discount",
+                                   order_lines=data.order_lines, products=data.products)
+    shares = [c for c in f.columns if c.startswith("share_")]
+    return f.loc[f["n_orders"] >= 3, PERSONA_COLUMNS + shares]
 
 
 def rfm(answer, data=None) -> None:
-    """RFM table at the observation end: ``recency_days``, ``frequency``, ``monetary`` per customer."""
+    """RFM table at the observation end: ``recency_days``, ``n_orders``, ``total_spend`` per customer."""
     data = resolve_data(data)
     assert_frame_matches(answer, _rfm(data), key="customer_id", what="your RFM table",
                          hint="Recency counts whole days from the day of the last order to the day of "
-                              "data.observation_end (not to today); frequency counts orders; monetary sums "
-                              "the amounts. crm.features.rfm_table(data.transactions, as_of=data.observation_end).")
+                              "data.observation_end (not to today); n_orders counts orders; total_spend sums "
+                              "the amounts. crm.features.rfm_table(data.transactions, "
+                              "observation_end=data.observation_end).")
     passed("rfm")
 
 
@@ -68,10 +74,10 @@ def important_value_share(answer, data=None) -> None:
     data = resolve_data(data)
     rfm_ = _rfm(data)
     seg = segmentation.rfm_segments(segmentation.rfm_scores(rfm_, bins=5))["segment_zh"]
-    expected = rfm_.loc[seg == "重要价值客户", "monetary"].sum() / rfm_["monetary"].sum()
+    expected = rfm_.loc[seg == "重要价值客户", "total_spend"].sum() / rfm_["total_spend"].sum()
     assert_scalar_close(answer, expected, what="your share of spend",
-                        hint="Sum the monetary value of the 重要价值客户 customers and divide by the total "
-                             "monetary value of all customers; give a fraction, not a percentage.")
+                        hint="Sum the total_spend of the 重要价值客户 customers and divide by the total "
+                             "spend of all customers; give a fraction, not a percentage.")
     passed("important_value_share")
 
 
@@ -80,7 +86,7 @@ def persona_clusters(answer, data=None) -> None:
     data = resolve_data(data)
     expected = segmentation.cluster_segments(_persona_features(data), 4)
     assert_same_partition(answer, expected, what="your clusters",
-                          hint="Keep customers with frequency >= 3, drop the 'frequency' and 'monetary' columns "
-                               "of crm.features.persona_features(...), then "
+                          hint="Keep customers with n_orders >= 3 and the columns check.PERSONA_COLUMNS plus "
+                               "the share_<category> columns of crm.features.customer_features(...), then "
                                "crm.segmentation.cluster_segments(features, 4).")
     passed("persona_clusters")

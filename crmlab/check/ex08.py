@@ -21,8 +21,9 @@ from crmlab.check.compare import (
 __all__ = ["simple_formula", "weekly_summary", "bgnbd_params", "p_alive", "holdout_errors", "clv_12m",
            "segment_params"]
 
-#: The calibration period of the holdout exercise ends here; the holdout runs to the observation end.
-CALIBRATION_END = "2024-06-30"
+#: The cutoff of the holdout exercise: the calibration period ends on this day (inclusive); the
+#: holdout runs from the next day to the observation end.
+CUTOFF = "2024-06-30"
 _CAL = dict(frequency_col="frequency_cal", recency_col="recency_cal", T_col="T_cal")
 
 
@@ -75,7 +76,7 @@ def p_alive(answer, data=None) -> None:
 
 
 def _holdout_errors(data) -> pd.DataFrame:
-    ch = features.calibration_holdout(data.transactions, calibration_end=CALIBRATION_END,
+    ch = features.calibration_holdout(data.transactions, cutoff=CUTOFF,
                                       observation_end=data.observation_end, time_unit="W")
     model = clv.BetaGeoModel().fit(ch, **_CAL)
     return clv.holdout_errors(clv.holdout_predictions({"BG/NBD": model}, ch))
@@ -85,7 +86,7 @@ def holdout_errors(answer, data=None) -> None:
     """Holdout errors table (model, mae, rmse, bias, ...) of BG/NBD and the baseline."""
     data = resolve_data(data)
     assert_frame_matches(answer, _holdout_errors(data), key="model", rtol=1e-4, what="your error table",
-                         hint=f"calibration_holdout(..., calibration_end='{CALIBRATION_END}', "
+                         hint=f"calibration_holdout(..., cutoff='{CUTOFF}', "
                               f"observation_end=data.observation_end, time_unit='W'), fit BG/NBD on the *_cal "
                               f"columns, then crm.clv.holdout_errors(crm.clv.holdout_predictions("
                               f"{{'BG/NBD': model}}, ch)).")
@@ -98,11 +99,12 @@ def clv_12m(answer, data=None) -> None:
     summary = _summary(data)
     bg = clv.BetaGeoModel().fit(summary)
     gg = clv.GammaGammaModel().fit(summary[summary["frequency"] > 0])
-    expected = clv.customer_lifetime_value(bg, gg, summary, horizon=12, discount_rate=0.01, time_unit="W")
+    expected = clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, discount_rate=0.01)
+    assert isinstance(expected, pd.Series)
     assert_series_matches(answer, expected, rtol=1e-4, atol=1e-6, what="your CLV",
                           hint="Fit GammaGammaModel on the repeat buyers only (frequency > 0), then "
-                               "crm.clv.customer_lifetime_value(bg, gg, summary, horizon=12, "
-                               "discount_rate=0.01, time_unit='W') for every customer.")
+                               "crm.clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, "
+                               "discount_rate=0.01) for every customer (the model knows its time unit).")
     passed("clv_12m")
 
 

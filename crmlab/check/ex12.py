@@ -25,8 +25,8 @@ __all__ = [
     "segment_category_affinity",
 ]
 
-CUTOFF = "2024-07-01"
-"""Cutoff of the time-based holdout used in the exercises."""
+CUTOFF = "2024-06-30"
+"""Cutoff of the time-based holdout used in the exercises: training data up to and including this day."""
 
 
 def _first(items):

@@ -24,12 +24,12 @@ from crmlab.clv.gamma_gamma import GammaGammaModel
 from crmlab.clv.modified_beta_geo import ModifiedBetaGeoModel
 from crmlab.clv.pareto_nbd import ParetoNBDModel
 from crmlab.clv.sbg import ShiftedBetaGeometricModel
-from crmlab.clv.value import MONTH_LENGTH, customer_lifetime_value, simple_clv
+from crmlab.clv.value import customer_lifetime_value, simple_clv
 from crmlab.clv import evaluation
 from crmlab.clv.evaluation import *  # noqa: F401,F403
 
 __all__ = [
     "BetaGeoModel", "ParetoNBDModel", "ModifiedBetaGeoModel", "BetaGeoBetaBinomModel",
     "GammaGammaModel", "ShiftedBetaGeometricModel", "customer_lifetime_value", "simple_clv",
-    "MONTH_LENGTH", "ConvergenceWarning", "ConvergenceError", "evaluation", *evaluation.__all__,
+    "ConvergenceWarning", "ConvergenceError", "evaluation", *evaluation.__all__,
 ]

@@ -15,9 +15,12 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from crmlab.validation import check_array, check_frame, check_is_fitted, check_same_length
+from crmlab import time as crm_time
+from crmlab._estimator import TextReprEstimator
+from crmlab.validation import check_array, check_frame, check_positive_int, check_same_length
 
 __all__ = ["ConvergenceWarning", "ConvergenceError"]
 
@@ -28,6 +31,55 @@ class ConvergenceWarning(UserWarning):
 
 class ConvergenceError(RuntimeError):
     """The model could not be fitted: the likelihood gave no finite optimum."""
+
+
+def _summary_time_unit(summary) -> str | None:
+    """The time unit a summary records in ``summary.attrs["time_unit"]`` (None if it records none)."""
+    unit = getattr(summary, "attrs", {}).get("time_unit")
+    return None if unit is None else crm_time.check_time_unit(unit)
+
+
+def _fit_time_unit(model: str, summary, time_unit: str | None) -> str:
+    """The unit a model is fitted in: the summary's recorded unit or ``time_unit=`` ("D" if neither)."""
+    recorded = _summary_time_unit(summary)
+    if time_unit is None:
+        return "D" if recorded is None else recorded
+    time_unit = crm_time.check_time_unit(time_unit)
+    if recorded is not None and recorded != time_unit:
+        raise ValueError(
+            f"{model}.fit: time_unit={time_unit!r} ({crm_time.unit_name(time_unit)}) but the summary "
+            f"records time_unit={recorded!r} ({crm_time.unit_name(recorded)}) in summary.attrs. Pass "
+            f"time_unit={recorded!r} (or leave it out), or rebuild the summary with "
+            f"customer_summary(..., time_unit={time_unit!r})."
+        )
+    return time_unit
+
+
+def _check_same_unit(model, summary=None, time_unit: str | None = None) -> str:
+    """Raise when ``summary`` or ``time_unit`` is in another unit than the one ``model`` was fitted in."""
+    name = type(model).__name__
+    fitted = getattr(model, "time_unit_", None)
+    if fitted is None:
+        raise ValueError(f"{name} has parameters but no time_unit_; fit it, or build it with "
+                         f"{name}.from_params(..., time_unit='D' or 'W').")
+    crm_time.check_same_unit(fitted, time_unit, what=f"{name}.time_unit_ (the unit it was fitted in)")
+    recorded = None if summary is None else _summary_time_unit(summary)
+    if recorded is not None and recorded != fitted:
+        raise ValueError(
+            f"The summary is in time_unit={recorded!r} ({crm_time.unit_name(recorded)}, from "
+            f"summary.attrs) but {name} was fitted in time_unit_={fitted!r} "
+            f"({crm_time.unit_name(fitted)}). Build the summary with customer_summary(..., "
+            f"time_unit={fitted!r}) or refit the model on this summary."
+        )
+    return fitted
+
+
+def _check_count(value, *, name: str, minimum: int = 0, maximum: int, why: str) -> int:
+    """An integer in [minimum, maximum]: counts that size an array or a loop are bounded."""
+    n = check_positive_int(value, name=name, minimum=minimum)
+    if n > maximum:
+        raise ValueError(f"{name}={n:,} is more than {maximum:,}: {why}")
+    return n
 
 
 def _check_penalizer(penalizer) -> float:
@@ -43,8 +95,8 @@ def _weights(summary: pd.DataFrame, weights, *, name: str = "summary") -> np.nda
     if weights is None:
         return np.ones(len(summary))
     if isinstance(weights, str):
-        w = check_frame(summary, numeric=[weights], not_missing=[weights], nonnegative=[weights], name=name)[weights]
-        return w.to_numpy(dtype=float)
+        column = check_frame(summary, numeric=[weights], not_missing=[weights], nonnegative=[weights], name=name)
+        return column[weights].to_numpy(dtype=float)
     w = check_array(weights, name="weights")
     check_same_length(summary=summary, weights=w)
     if (w < 0).any():
@@ -139,11 +191,16 @@ def _numerical_hessian(fun, x: np.ndarray, grad=None, h: float = 1e-4) -> np.nda
 _WARM_START_PATTERNS = 20_000
 
 
-class _BaseModel:
-    """Base class: subclasses define ``_param_names``, ``_label`` and ``_loglik``."""
+class _BaseModel(TextReprEstimator):
+    """Base class: subclasses define ``_param_names``, ``_label`` and ``_loglik``.
+
+    A scikit-learn estimator: ``__init__`` only stores ``penalizer``; everything learnt
+    is an attribute ending in ``_`` set by ``fit`` (or by :meth:`from_params`).
+    """
 
     _param_names: tuple[str, ...] = ()
     _label = ""
+    _has_time_unit = False  # models of time (BG/NBD, Pareto/NBD, MBG/NBD) record time_unit_
 
     def __init__(self, penalizer: float = 0.0):
         self.penalizer = penalizer
@@ -160,7 +217,7 @@ class _BaseModel:
 
     # -- fitting ----------------------------------------------------------------------
     def _objective(self, data, w, n, with_grad: bool):
-        pen = self.penalizer
+        pen = float(self.penalizer)
 
         def fun(logp):
             p = np.exp(logp)
@@ -188,7 +245,7 @@ class _BaseModel:
             return self._fit_patterns_serial(data, w, x0)
 
     def _fit_patterns_serial(self, data: tuple, w: np.ndarray, x0=None) -> "_BaseModel":
-        self.penalizer = _check_penalizer(self.penalizer)
+        _check_penalizer(self.penalizer)
         n = float(w.sum())
         has_grad = self._loglik_grad(np.ones(len(self._param_names)), *(d[:1] for d in data)) is not None
         fun, fun_grad = self._objective(data, w, n, has_grad)
@@ -282,18 +339,20 @@ class _BaseModel:
         if not np.all(np.isfinite(cov)):
             raise ValueError(f"{type(self).__name__} has no standard errors (not fitted, or a singular Hessian), "
                              f"so no interval "
-                             f"can be drawn; pass interval=None.")
+                             f"can be drawn; pass confidence=None.")
         return np.exp(rng.multivariate_normal(np.log(self.params_.to_numpy()), cov, size=n_draws))
 
     @classmethod
-    def from_params(cls, **params) -> "_BaseModel":
+    def from_params(cls, *, time_unit: str = "D", **params: float) -> "_BaseModel":
         """A model with given parameters (e.g. published estimates), ready to predict.
 
-        It has no standard errors or log-likelihood, since nothing was fitted.
+        It has no standard errors or log-likelihood, since nothing was fitted. Models of
+        time (BG/NBD, Pareto/NBD, MBG/NBD) record ``time_unit`` as ``time_unit_``: the
+        unit the rate parameters are in (Fader & Hardie's CDNOW estimates are in weeks).
 
         >>> from crmlab.clv import BetaGeoModel
-        >>> BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
-        <BetaGeoModel (BG/NBD): r=0.243, alpha=4.414, a=0.793, b=2.426; parameters given, not fitted>
+        >>> BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+        <BetaGeoModel (BG/NBD): r=0.243, alpha=4.414, a=0.793, b=2.426 in weeks; parameters given, not fitted>
         """
         names = list(cls._param_names)
         if sorted(params) != sorted(names):
@@ -302,29 +361,36 @@ class _BaseModel:
         if not np.all(np.isfinite(values)) or np.any(values <= 0):
             raise ValueError(f"{cls.__name__} parameters must be positive numbers, got {params}.")
         model = cls()
+        if cls._has_time_unit:
+            model.time_unit_ = crm_time.check_time_unit(time_unit)
         model.params_ = pd.Series(values, index=names, name="estimate")
         return model
 
-    def __repr__(self) -> str:
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
         name = type(self).__name__
         if getattr(self, "params_", None) is None:
-            return f"{name}(penalizer={self.penalizer!r})"
+            return super().__repr__(N_CHAR_MAX)
         ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        unit = getattr(self, "time_unit_", None)
+        ps += f" in {crm_time.unit_name(unit)}" if unit is not None else ""
         if getattr(self, "n_customers_", None) is None:
             return f"<{name} ({self._label}): {ps}; parameters given, not fitted>"
         return (f"<{name} ({self._label}): {ps}; fitted on {self.n_customers_:,.0f} customers "
                 f"({self.n_patterns_:,} patterns), log-likelihood={self.log_likelihood_:.2f}>")
 
     def _params(self) -> np.ndarray:
-        check_is_fitted(self)
+        check_is_fitted(self, "params_")
         return self.params_.to_numpy(dtype=float)
 
 
 class _RFTModel(_BaseModel):
     """Models of (frequency, recency, T) summaries: BG/NBD, Pareto/NBD, MBG/NBD."""
 
-    def fit(self, summary: pd.DataFrame, *, frequency_col: str = "frequency", recency_col: str = "recency",
-            T_col: str = "T", weights=None):
+    _has_time_unit = True
+
+    def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
+            recency_col: str = "recency", T_col: str = "T", weights=None,
+            time_unit: str | None = None) -> "_RFTModel":
         """Fit the model to a customer summary by maximum likelihood.
 
         Parameters
@@ -332,25 +398,36 @@ class _RFTModel(_BaseModel):
         summary : DataFrame
             One row per customer (or per pattern, with ``weights``): number of repeat
             purchases, age at the last purchase and age at the end of the period, both
-            counted from the first purchase in the same time unit (e.g. weeks).
+            counted from the first purchase in the same time unit, e.g. the output of
+            :func:`crmlab.features.customer_summary`.
+        y : None
+            Ignored; present so that the model fits at the end of a scikit-learn Pipeline.
         frequency_col, recency_col, T_col : str
             Column names.
         weights : None, str or array-like
             Number of customers each row stands for (a column name or an array).
+        time_unit : {"D", "W", "M"}, optional
+            Unit of recency and T. By default the unit the summary records
+            (``summary.attrs["time_unit"]``, set by ``customer_summary``), else days.
+            Passing a unit that differs from the recorded one raises ``ValueError``.
+            Stored as ``time_unit_``: predictions, CLV and evaluations use it.
 
         Returns
         -------
         self
         """
+        unit = _fit_time_unit(type(self).__name__, summary, time_unit)
         x, tx, T = _check_rft(summary, frequency_col, recency_col, T_col)
         w = _weights(summary, weights)
         _check_not_degenerate(type(self).__name__, w, x, tx, T)
         x, tx, T, w = _unique_patterns(w, x, tx, T)
         self.frequency_col_, self.recency_col_, self.T_col_ = frequency_col, recency_col, T_col
+        self.time_unit_ = unit
         return self._fit_patterns((x, tx, T), w)
 
     def _rft(self, summary, frequency_col, recency_col, T_col):
-        check_is_fitted(self)
+        check_is_fitted(self, "params_")
+        _check_same_unit(self, summary)
         cols = (frequency_col or getattr(self, "frequency_col_", "frequency"),
                 recency_col or getattr(self, "recency_col_", "recency"), T_col or getattr(self, "T_col_", "T"))
         x, tx, T = _check_rft(summary, *cols)
@@ -359,7 +436,9 @@ class _RFTModel(_BaseModel):
     def _check_t(self, t, name="t"):
         t_arr = np.asarray(t, dtype=float)
         if t_arr.ndim > 1 or not np.all(np.isfinite(t_arr)) or np.any(t_arr < 0):
-            raise ValueError(f"{name} must be a non-negative number (a time span in the summary's unit), got {t!r}.")
+            fitted = getattr(self, "time_unit_", None)
+            unit = "the model's time unit" if fitted is None else crm_time.unit_name(fitted)
+            raise ValueError(f"{name} must be a non-negative number (a time span in {unit}), got {t!r}.")
         return t_arr
 
     def _as_series(self, values, summary, name):

@@ -20,8 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from crmlab.clv._base import _RFTModel
-from crmlab.validation import check_positive_int
+from crmlab.clv._base import _check_count, _RFTModel
 
 __all__ = ["BetaGeoModel"]
 
@@ -227,7 +226,7 @@ class BetaGeoModel(_RFTModel):
         """P(X(t) = n): probability that a new customer makes ``n`` repeat purchases in ``t`` (eq. 8)."""
         r, alpha, a, b = self._params()
         t = float(self._check_t(t))
-        n = check_positive_int(n, name="n", minimum=0)
+        n = _check_count(n, name="n", maximum=100_000, why="probabilities of that many purchases are 0 to machine precision; ask for fewer.")
         lbab = betaln(a, b)
         log_first = (betaln(a, b + n) - lbab + gammaln(r + n) - gammaln(r) - gammaln(n + 1)
                      + r * np.log(alpha / (alpha + t)) + (n * np.log(t / (alpha + t)) if n else 0.0))

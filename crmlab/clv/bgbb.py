@@ -20,8 +20,17 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, gammaln, gammaln as _lg
 
-from crmlab.clv._base import _BaseModel, _check_integer_valued, _check_not_degenerate, _unique_patterns, _weights
-from crmlab.validation import check_frame, check_is_fitted, check_positive_int
+from crmlab.clv._base import (
+    _BaseModel,
+    _check_count,
+    _check_integer_valued,
+    _check_not_degenerate,
+    _unique_patterns,
+    _weights,
+)
+from sklearn.utils.validation import check_is_fitted
+
+from crmlab.validation import check_frame, check_positive_int
 
 __all__ = ["BetaGeoBetaBinomModel"]
 
@@ -82,12 +91,16 @@ class BetaGeoBetaBinomModel(_BaseModel):
     def _loglik(self, params, x, tx, n):
         return _bgbb_loglik(params, x, tx, n)
 
-    def fit(self, summary: pd.DataFrame, *, frequency_col: str = "frequency", recency_col: str = "recency",
-            n_periods_col: str = "periods", weights=None):
+    def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
+            recency_col: str = "recency", n_periods_col: str = "periods", weights=None) -> "BetaGeoBetaBinomModel":
         """Fit to (frequency, recency, number of opportunities) per customer or pattern.
+
+        Time is counted in opportunities (whole periods), so the model records no time unit.
 
         Parameters
         ----------
+        y : None
+            Ignored (scikit-learn Pipeline compatibility).
         summary : DataFrame
             ``frequency`` = purchases at the opportunities after the first,
             ``recency`` = the opportunity of the last purchase (0 if none),
@@ -103,7 +116,7 @@ class BetaGeoBetaBinomModel(_BaseModel):
         return self._fit_patterns((x, tx, n), w)
 
     def _xtn(self, summary, frequency_col, recency_col, n_periods_col):
-        check_is_fitted(self)
+        check_is_fitted(self, "params_")
         return _check_bgbb(summary, frequency_col or getattr(self, "frequency_col_", "frequency"),
                            recency_col or getattr(self, "recency_col_", "recency"),
                            n_periods_col or getattr(self, "n_periods_col_", "periods"))
@@ -144,7 +157,8 @@ class BetaGeoBetaBinomModel(_BaseModel):
 
     def probability_of_purchases(self, periods: int, n_purchases: int) -> float:
         """P(X(n) = x): probability of ``n_purchases`` purchases in the first ``periods`` (eq. 7)."""
-        n = check_positive_int(periods, name="periods", minimum=0)
+        n = _check_count(periods, name="periods", maximum=100_000,
+                         why="the sum runs over every opportunity; ask for fewer periods.")
         x = check_positive_int(n_purchases, name="n_purchases", minimum=0)
         if x > n:
             return 0.0

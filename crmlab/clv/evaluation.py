@@ -11,14 +11,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crmlab.clv._base import _check_rft, _weights
+from sklearn.utils.validation import check_is_fitted
+
+from crmlab import time as crm_time
+from crmlab._estimator import TextReprEstimator
+from crmlab.clv._base import _check_rft, _check_same_unit, _fit_time_unit, _weights
+from crmlab.data import columns as C
 from crmlab.validation import (
     check_array,
     check_frame,
-    check_is_fitted,
     check_positive_int,
     check_same_length,
-    check_timestamp,
 )
 
 __all__ = [
@@ -31,15 +34,16 @@ __all__ = [
     "alive_calibration_table",
 ]
 
-_UNIT_DAYS = {"D": 1.0, "W": 7.0}
+_TRACKING_UNITS = ("D", "W")
 
 
-class HistoricalRateBaseline:
+class HistoricalRateBaseline(TextReprEstimator):
     """Heuristic benchmark: each customer's future purchases = her repeat rate x t.
 
     The rate is ``frequency / T`` (repeat purchases per time unit since the first
     purchase); customers with ``T = 0`` get the pooled rate ``sum(frequency) / sum(T)``.
     No dropout: everyone is assumed alive, which is what the probabilistic models improve on.
+    Like the models, it records the time unit of the summary it was fitted on (``time_unit_``).
 
     Examples
     --------
@@ -51,31 +55,47 @@ class HistoricalRateBaseline:
 
     _label = "historical rate"
 
-    def fit(self, summary: pd.DataFrame, *, frequency_col: str = "frequency", recency_col: str = "recency",
-            T_col: str = "T", weights=None):
+    def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
+            recency_col: str = "recency", T_col: str = "T", weights=None,
+            time_unit: str | None = None) -> "HistoricalRateBaseline":
+        """Pool the repeat rate of ``summary`` (``y`` is ignored; ``time_unit`` as in BetaGeoModel.fit)."""
+        unit = _fit_time_unit(type(self).__name__, summary, time_unit)
         x, _, T = _check_rft(summary, frequency_col, recency_col, T_col)
         w = _weights(summary, weights)
         if np.dot(w, T) <= 0:
             raise ValueError(f"summary: {T_col!r} is 0 for every customer; no time has passed to measure a rate.")
         self.rate_ = float(np.dot(w, x) / np.dot(w, T))
         self.frequency_col_, self.recency_col_, self.T_col_ = frequency_col, recency_col, T_col
+        self.time_unit_ = unit
         return self
 
-    def predict_purchases(self, summary: pd.DataFrame, t, *, frequency_col=None, recency_col=None,
-                          T_col=None) -> pd.Series:
+    def predict_purchases(self, summary: pd.DataFrame, t, *, frequency_col: str | None = None,
+                          recency_col: str | None = None, T_col: str | None = None) -> pd.Series:
+        """Each customer's own repeat rate times ``t`` (in ``time_unit_``)."""
         check_is_fitted(self, "rate_")
+        _check_same_unit(self, summary)
         x, _, T = _check_rft(summary, frequency_col or self.frequency_col_, recency_col or self.recency_col_,
                              T_col or self.T_col_)
         rate = np.where(T > 0, x / np.where(T > 0, T, 1.0), self.rate_)
-        return pd.Series(rate * np.asarray(t, dtype=float), index=summary.index, name="expected_purchases")
+        return pd.Series(rate * _check_horizon(t), index=summary.index, name="expected_purchases")
 
-    def expected_purchases_new(self, t):
+    def expected_purchases_new(self, t) -> np.ndarray:
+        """The pooled rate times ``t`` (in ``time_unit_``)."""
         check_is_fitted(self, "rate_")
-        return self.rate_ * np.asarray(t, dtype=float)
+        return self.rate_ * _check_horizon(t)
 
-    def __repr__(self) -> str:
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
         rate = getattr(self, "rate_", None)
-        return "HistoricalRateBaseline()" if rate is None else f"<HistoricalRateBaseline: pooled rate={rate:.4g}>"
+        if rate is None:
+            return super().__repr__(N_CHAR_MAX)
+        return f"<HistoricalRateBaseline: pooled rate={rate:.4g} per {crm_time.unit_name(self.time_unit_)[:-1]}>"
+
+
+def _check_horizon(t) -> np.ndarray:
+    arr = np.asarray(t, dtype=float)
+    if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"t must be a non-negative time span (or one per customer), got {t!r}.")
+    return arr
 
 
 def _model_dict(models) -> dict:
@@ -88,7 +108,7 @@ def _model_dict(models) -> dict:
     return {getattr(models, "_label", type(models).__name__): models}
 
 
-def holdout_predictions(models, calib_holdout: pd.DataFrame, *, frequency_col: str = "frequency_cal",
+def holdout_predictions(models: object, calib_holdout: pd.DataFrame, *, frequency_col: str = "frequency_cal",
                         recency_col: str = "recency_cal", T_col: str = "T_cal",
                         holdout_col: str = "frequency_holdout", duration_col: str = "duration_holdout",
                         baseline: bool = True) -> pd.DataFrame:
@@ -112,7 +132,7 @@ def holdout_predictions(models, calib_holdout: pd.DataFrame, *, frequency_col: s
     Examples
     --------
     >>> import crmlab as crm
-    >>> ch = crm.features.calibration_holdout(crm.load_cdnow(), calibration_end="1997-09-30",
+    >>> ch = crm.features.calibration_holdout(crm.load_cdnow(), cutoff="1997-09-30",
     ...                                       observation_end="1998-06-30", time_unit="W")
     >>> bg = crm.clv.BetaGeoModel().fit(ch, frequency_col="frequency_cal", recency_col="recency_cal",
     ...                                 T_col="T_cal")
@@ -188,25 +208,27 @@ def conditional_expectation_table(predictions: pd.DataFrame, *, max_frequency: i
     return table.rename(columns={actual_col: "actual"})
 
 
-def tracking_table(model, transactions: pd.DataFrame, *, calibration_end, observation_end,
-                   customer_col: str = "customer_id", date_col: str = "date", time_unit: str = "W",
-                   baseline=None) -> pd.DataFrame:
+def tracking_table(model, transactions: pd.DataFrame, *, cutoff, observation_end,
+                   customer_col: str = C.CUSTOMER, date_col: str = C.DATE, time_unit: str | None = None,
+                   baseline: HistoricalRateBaseline | None = None) -> pd.DataFrame:
     """Repeat transactions of a cohort per period, actual vs expected by the model.
 
-    The cohort is every customer whose first purchase falls on or before
-    ``calibration_end``. Purchases on the same day are one occasion (as in
+    The cohort is every customer whose first purchase falls on or before the day of
+    ``cutoff`` (the end of the calibration period). Purchases on the same day are one occasion (as in
     :func:`crmlab.features.customer_summary`). The model's expected cumulative repeat
     purchases at time tau is the sum over customers of ``E[X(tau - t0_i)]`` for a new
     customer who made her first purchase at ``t0_i`` (Fader, Hardie & Lee 2005, Figure 2).
 
     Parameters
     ----------
-    model : fitted model with ``expected_purchases_new(t)`` (in ``time_unit``)
+    model : fitted model with ``expected_purchases_new(t)`` and ``time_unit_``
     transactions : DataFrame
         The raw log (calibration and holdout periods).
-    calibration_end, observation_end : date-like
-    time_unit : {"W", "D"}
-        Period length and unit of the model's time (weeks = 7 days).
+    cutoff, observation_end : date-like
+        Last day of the calibration period and of the observation window (whole days).
+    time_unit : {"W", "D"}, optional
+        Period length: the model's ``time_unit_`` (weeks = 7 days). Passing another unit
+        raises ``ValueError``.
     baseline : fitted HistoricalRateBaseline, optional
         Adds ``baseline_incremental`` / ``baseline_cumulative`` (pooled rate x exposure).
 
@@ -216,22 +238,32 @@ def tracking_table(model, transactions: pd.DataFrame, *, calibration_end, observ
     ``holdout`` (bool), ``actual_incremental``, ``model_incremental``,
     ``actual_cumulative``, ``model_cumulative`` [, baseline columns].
     """
-    if time_unit not in _UNIT_DAYS:
-        raise ValueError(f"time_unit={time_unit!r} is not allowed; choose 'W' (weeks) or 'D' (days).")
-    unit = _UNIT_DAYS[time_unit]
-    cal_end = check_timestamp(calibration_end, name="calibration_end").normalize()
-    obs_end = check_timestamp(observation_end, name="observation_end").normalize()
+    check_is_fitted(model, "time_unit_")
+    unit_code = _check_same_unit(model, None, time_unit)
+    if baseline is not None:
+        check_is_fitted(baseline, "rate_")
+        _check_same_unit(baseline, None, unit_code)
+    if unit_code not in _TRACKING_UNITS:
+        raise ValueError(f"tracking_table counts whole days or weeks; the model is in time_unit_={unit_code!r}. "
+                         f"Refit it on a summary in 'D' or 'W'.")
+    unit = crm_time.unit_days(unit_code)
+    cal_end = crm_time.day(cutoff, name="cutoff")
+    obs_end = crm_time.day(observation_end, name="observation_end")
     if cal_end >= obs_end:
-        raise ValueError(f"calibration_end={cal_end.date()} must fall before observation_end={obs_end.date()}.")
+        raise ValueError(f"cutoff={cal_end.date()} must fall before observation_end={obs_end.date()}.")
     tx = check_frame(transactions, required=[customer_col], dates=[date_col], not_missing=[customer_col, date_col],
-                     not_after=(date_col, obs_end + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)),
                      name="transactions")
+    late = crm_time.after(tx[date_col], obs_end)
+    if late.any():
+        raise ValueError(f"transactions has {int(late.sum())} event(s) in {date_col!r} after "
+                         f"observation_end={obs_end.date()} (its whole day counts); filter them out first or "
+                         f"move observation_end later.")
     days = tx[[customer_col]].assign(day=tx[date_col].dt.normalize()).drop_duplicates()
     first = days.groupby(customer_col)["day"].transform("min")
     cohort = first <= cal_end
     days, first = days[cohort], first[cohort]
     if days.empty:
-        raise ValueError(f"no customer made a first purchase on or before calibration_end={cal_end.date()}.")
+        raise ValueError(f"no customer made a first purchase on or before cutoff={cal_end.date()}.")
     start = first.min()
     n_periods = int(np.floor(((obs_end - start).days + 1) / unit))  # whole periods in the window
     if n_periods < 1:
@@ -297,6 +329,8 @@ def alive_calibration_table(p_alive, alive, *, n_bins: int = 10, strategy: str =
     """
     p, y = _probability_and_outcome(p_alive, alive)
     k = check_positive_int(n_bins, name="n_bins", minimum=2)
+    if k > len(p):
+        raise ValueError(f"n_bins={k:,} is more than the {len(p):,} customers; use fewer bins.")
     if strategy == "quantile":
         edges = np.quantile(p, np.linspace(0, 1, k + 1))
     elif strategy == "uniform":

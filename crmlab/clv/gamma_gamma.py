@@ -20,7 +20,9 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from crmlab.clv._base import _BaseModel, _check_integer_valued, _check_not_degenerate, _unique_patterns, _weights
-from crmlab.validation import check_frame, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
+
+from crmlab.validation import check_frame
 
 __all__ = ["GammaGammaModel"]
 
@@ -102,14 +104,18 @@ class GammaGammaModel(_BaseModel):
     def _initial_params(self, x, m, *, w):
         return np.array([1.0, 2.0, max(float(np.dot(w, m) / w.sum()), 1e-6)])
 
-    def fit(self, summary: pd.DataFrame, *, frequency_col: str = "frequency", monetary_col: str = "monetary_value",
-            weights=None):
+    def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
+            monetary_col: str = "monetary_value", weights=None) -> "GammaGammaModel":
         """Fit to repeat buyers' number of repeat purchases and mean repeat spend.
+
+        Spend per purchase does not depend on a time unit, so the model records none.
 
         Parameters
         ----------
         summary : DataFrame
             One row per repeat buyer (``frequency > 0``).
+        y : None
+            Ignored (scikit-learn Pipeline compatibility).
         frequency_col, monetary_col : str
             Column names: repeat purchases and their mean value.
         weights : None, str or array-like
@@ -133,7 +139,7 @@ class GammaGammaModel(_BaseModel):
         >>> round(float(gg.conditional_expected_spend(cdnow).iloc[0]), 2)
         24.66
         """
-        check_is_fitted(self)
+        check_is_fitted(self, "params_")
         fcol = frequency_col or getattr(self, "frequency_col_", "frequency")
         mcol = monetary_col or getattr(self, "monetary_col_", "monetary_value")
         x, m = _check_spend(summary, fcol, mcol, allow_zero_frequency=True)

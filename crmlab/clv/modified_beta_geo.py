@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from crmlab.clv._base import _RFTModel
-from crmlab.validation import check_positive_int
+from crmlab.clv._base import _check_count, _RFTModel
 
 __all__ = ["ModifiedBetaGeoModel"]
 
@@ -108,7 +107,7 @@ class ModifiedBetaGeoModel(_RFTModel):
         """P(X(t) = n) for a new customer."""
         r, alpha, a, b = self._params()
         t = float(self._check_t(t))
-        n = check_positive_int(n, name="n", minimum=0)
+        n = _check_count(n, name="n", maximum=100_000, why="probabilities of that many purchases are 0 to machine precision; ask for fewer.")
         lbab = betaln(a, b)
         log_first = (betaln(a, b + n + 1) - lbab + gammaln(r + n) - gammaln(r) - gammaln(n + 1)
                      + r * np.log(alpha / (alpha + t)) + (n * np.log(t / (alpha + t)) if n else 0.0))

@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, gammaln, hyp2f1, logsumexp
 
-from crmlab.clv._base import _RFTModel
-from crmlab.validation import check_positive_int
+from crmlab.clv._base import _check_count, _RFTModel
 
 __all__ = ["ParetoNBDModel"]
 
@@ -162,7 +161,7 @@ class ParetoNBDModel(_RFTModel):
         """
         x, tx, T = self._rft(summary, frequency_col, recency_col, T_col)
         t = float(self._check_t(t))
-        n = check_positive_int(n, name="n", minimum=0)
+        n = _check_count(n, name="n", maximum=100_000, why="probabilities of that many purchases are 0 to machine precision; ask for fewer.")
         p = self._params()
         return self._as_series(_pnbd_conditional_pmf(p, t, n, x, tx, T), summary, "probability")
 

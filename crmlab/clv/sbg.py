@@ -60,7 +60,7 @@ class ShiftedBetaGeometricModel(_BaseModel):
     def _loglik(self, params, t, censored):
         return _sbg_loglik(params, t, censored)
 
-    def fit(self, active):
+    def fit(self, active, y: object = None) -> "ShiftedBetaGeometricModel":
         """Fit to the number of customers still active at the start (period 0) and after
         each period 1, 2, ..., T of one cohort.
 
@@ -69,6 +69,8 @@ class ShiftedBetaGeometricModel(_BaseModel):
         active : array-like of int
             ``active[0]`` is the cohort size, ``active[t]`` the customers who renewed
             ``t`` times; must not increase.
+        y : None
+            Ignored (scikit-learn Pipeline compatibility).
         """
         n = check_array(active, name="active")
         _check_integer_valued(n, "active", "active")
@@ -123,7 +125,8 @@ class ShiftedBetaGeometricModel(_BaseModel):
         Multiply by the margin per period to get the expected value of a new customer
         whose first payment is made today.
         """
-        if not isinstance(discount_rate, (int, float, np.floating)) or not discount_rate > 0:
+        if isinstance(discount_rate, (bool, np.bool_)) or not isinstance(discount_rate, (int, float, np.floating)) \
+                or not np.isfinite(discount_rate) or not discount_rate > 0:
             raise ValueError(f"discount_rate must be a positive number per period (e.g. 0.1), got {discount_rate!r}.")
         alpha, beta = self._params()
         return float(hyp2f1(1.0, beta, alpha + beta, 1.0 / (1.0 + discount_rate)))

@@ -8,25 +8,27 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from crmlab.clv._base import _RFTModel
+from sklearn.utils.validation import check_is_fitted
+
+from crmlab import time as crm_time
+from crmlab.clv._base import _check_count, _check_same_unit, _RFTModel
 from crmlab.clv.gamma_gamma import GammaGammaModel, _check_spend, _gg_expected_spend
-from crmlab.validation import check_array, check_choice, check_fraction, check_is_fitted, check_positive_int
+from crmlab.validation import check_array, check_fraction, check_positive_int
 
-__all__ = ["simple_clv", "customer_lifetime_value", "MONTH_LENGTH"]
-
-#: Length of a month in each time unit (the same factors lifetimes uses).
-MONTH_LENGTH = {"D": 30.0, "W": 4.345, "M": 1.0, "H": 30.0 * 24.0}
+__all__ = ["simple_clv", "customer_lifetime_value"]
 
 
-def _number_or_array(value, name):
+def _number_or_array(value, name: str) -> float | np.ndarray:
     if np.ndim(value) == 0:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}.")
+        if not np.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}; fill or drop missing values first.")
         return float(value)
     return check_array(value, name=name)
 
 
-def simple_clv(margin, retention, discount_rate, *, horizon=None):
+def simple_clv(margin, retention, discount_rate, *, horizon: int | None = None) -> float | np.ndarray:
     """The course's retention-based CLV: the discounted margins of a customer who stays
     each period with probability ``retention``.
 
@@ -66,11 +68,15 @@ def simple_clv(margin, retention, discount_rate, *, horizon=None):
     if np.any(np.asarray(d) < 0):
         raise ValueError(f"discount_rate must be >= 0 (10% per period -> 0.1), got {discount_rate!r}.")
     q = np.asarray(r) / (1 + np.asarray(d))
-    if horizon is None:
-        out = np.asarray(m) * np.asarray(r) / (1 + np.asarray(d) - np.asarray(r))
-    else:
-        h = check_positive_int(horizon, name="horizon")
-        out = np.asarray(m) * q * (1 - q**h) / (1 - q)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if horizon is None:
+            out = np.asarray(m) * np.asarray(r) / (1 + np.asarray(d) - np.asarray(r))
+        else:
+            h = check_positive_int(horizon, name="horizon")
+            out = np.asarray(m) * q * (1 - q**h) / (1 - q)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"simple_clv overflowed (margin {margin!r} is too large to sum in float64); "
+                         f"express the margin in larger units (e.g. thousands).")
     return float(out) if np.ndim(out) == 0 else out
 
 
@@ -87,8 +93,7 @@ def _transaction_predict(model, params, t, data):
         return _pnbd_conditional_expected(params, t, x, tx, T)
     if isinstance(model, ModifiedBetaGeoModel):
         frame = pd.DataFrame({"x": x, "tx": tx, "T": T})
-        clone = ModifiedBetaGeoModel()
-        clone.params_ = pd.Series(params, index=list(model._param_names))
+        clone = ModifiedBetaGeoModel.from_params(**dict(zip(model._param_names, params)), time_unit=model.time_unit_)
         return clone.predict_purchases(frame, t, frequency_col="x", recency_col="tx", T_col="T").to_numpy()
     raise TypeError(f"transaction_model must be a fitted BetaGeoModel, ParetoNBDModel or ModifiedBetaGeoModel, "
                     f"got {type(model).__name__}.")
@@ -104,11 +109,13 @@ def _clv_values(model, t_params, spend, data, months, factor, discount_rate, mar
     return margin * total
 
 
-def customer_lifetime_value(transaction_model, spend_model, summary: pd.DataFrame, *, horizon: int = 12,
-                            discount_rate: float = 0.01, time_unit: str = "W", margin: float = 1.0,
-                            interval: float | None = None, n_draws: int = 200, random_state=None,
-                            frequency_col=None, recency_col=None, T_col=None, monetary_col=None):
-    """Discounted CLV over the next ``horizon`` months, per customer.
+def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGammaModel, summary: pd.DataFrame, *,
+                            horizon_months: int = 12, discount_rate: float = 0.01, time_unit: str | None = None,
+                            margin: float = 1.0, confidence: float | None = None, n_draws: int = 200,
+                            random_state: int | np.random.Generator | None = None,
+                            frequency_col: str | None = None, recency_col: str | None = None,
+                            T_col: str | None = None, monetary_col: str | None = None) -> pd.Series | pd.DataFrame:
+    """Discounted CLV over the next ``horizon_months`` months, per customer.
 
     For month k = 1..horizon the expected purchases in that month (from the transaction
     model, conditional on each customer's history) times the expected spend per purchase
@@ -118,26 +125,33 @@ def customer_lifetime_value(transaction_model, spend_model, summary: pd.DataFram
 
         CLV_i = m \\sum_{k=1}^{H} \\frac{E[\\text{spend}_i]\\,\\big(E[X_i(k\\tau)] - E[X_i((k-1)\\tau)]\\big)}{(1+d)^k}
 
-    with :math:`\\tau` the length of a month in the model's time unit. This is the same
-    computation as lifetimes' ``GammaGammaFitter.customer_lifetime_value`` (monthly
-    discounting, 4.345 weeks or 30 days per month).
+    with :math:`\\tau` the length of a month in the unit the transaction model was fitted
+    in (``transaction_model.time_unit_``): one month is 365.25 / 12 = 30.4375 days
+    (:data:`crmlab.time.TIME_UNITS`), so a summary in days and the same summary in weeks
+    give the same CLV. This is the computation of lifetimes'
+    ``GammaGammaFitter.customer_lifetime_value`` (monthly discounting), which instead
+    takes a month as 30 days or 4.345 weeks.
 
     Parameters
     ----------
     transaction_model : fitted BetaGeoModel, ParetoNBDModel or ModifiedBetaGeoModel
     spend_model : fitted GammaGammaModel
     summary : DataFrame
-        Customers' frequency, recency, T and mean repeat spend (0 when no repeat purchase).
-    horizon : int, default 12
+        Customers' frequency, recency, T and mean repeat spend (0 when no repeat purchase),
+        in the time unit the transaction model was fitted in.
+    horizon_months : int, default 12
         Months ahead.
     discount_rate : float, default 0.01
         Monthly discount rate (an annual rate of 12.7% is about 0.01 per month).
-    time_unit : {"W", "D", "M", "H"}
-        Unit of recency and T in ``summary`` (weeks, days, months, hours).
+    time_unit : {"D", "W", "M"}, optional
+        A check, not a setting: the unit of recency and T is the model's ``time_unit_``.
+        Passing a different unit, or a summary whose ``attrs["time_unit"]`` differs,
+        raises ``ValueError`` naming both.
     margin : float, default 1
-        Profit margin applied to revenue (1 = revenue CLV).
-    interval : float, optional
-        E.g. 0.9 for a 90% interval: parameters of both models are drawn from the normal
+        Profit margin applied to revenue (1 = revenue CLV); a finite number >= 0.
+    confidence : float, optional
+        Level of an interval, e.g. 0.9 for a 90% interval (``None``, the default: no
+        interval): parameters of both models are drawn from the normal
         approximation to their log-estimates (inverse Hessian), and the per-customer
         quantiles of the CLV over ``n_draws`` draws are returned.
     n_draws, random_state : bootstrap size and seed.
@@ -146,16 +160,20 @@ def customer_lifetime_value(transaction_model, spend_model, summary: pd.DataFram
 
     Returns
     -------
-    Series ``clv``, or with ``interval`` a DataFrame with columns ``clv``, ``lower``, ``upper``.
+    Series ``clv``, or with ``confidence`` a DataFrame with columns ``clv``, ``lower``, ``upper``.
 
     Examples
     --------
     >>> import crmlab as crm
     >>> from crmlab.clv import BetaGeoModel, GammaGammaModel, customer_lifetime_value
-    >>> cdnow = crm.load_cdnow("summary_monetary")
-    >>> bg = BetaGeoModel().fit(cdnow)
-    >>> gg = GammaGammaModel().fit(cdnow[cdnow["frequency"] > 0])
-    >>> clv = customer_lifetime_value(bg, gg, cdnow, horizon=12, discount_rate=0.01)
+    >>> log = crm.load_cdnow()
+    >>> summary = crm.features.customer_summary(log[log["date"] <= "1997-09-30"], amount_col="amount",
+    ...                                         observation_end="1997-09-30")
+    >>> bg = BetaGeoModel().fit(summary)
+    >>> bg.time_unit_
+    'D'
+    >>> gg = GammaGammaModel().fit(summary[summary["frequency"] > 0])
+    >>> clv = customer_lifetime_value(bg, gg, summary, horizon_months=12, discount_rate=0.01)
     >>> bool((clv >= 0).all())
     True
     """
@@ -164,14 +182,22 @@ def customer_lifetime_value(transaction_model, spend_model, summary: pd.DataFram
                         f"ModifiedBetaGeoModel, got {type(transaction_model).__name__}.")
     if not isinstance(spend_model, GammaGammaModel):
         raise TypeError(f"spend_model must be a fitted GammaGammaModel, got {type(spend_model).__name__}.")
-    check_is_fitted(transaction_model)
-    check_is_fitted(spend_model)
-    months = check_positive_int(horizon, name="horizon")
+    check_is_fitted(transaction_model, "params_")
+    check_is_fitted(spend_model, "params_")
+    months = _check_count(horizon_months, name="horizon_months", minimum=1, maximum=1200,
+                          why="a CLV horizon of more than 100 years is computed month by month for nothing; "
+                              "use simple_clv or a shorter horizon.")
     if isinstance(discount_rate, (bool, np.bool_)) or not isinstance(discount_rate, (int, float, np.floating)) \
             or not 0 <= discount_rate < 1:
         raise ValueError(f"discount_rate must be a monthly rate in [0, 1) (1% per month -> 0.01), "
                          f"got {discount_rate!r}.")
-    factor = MONTH_LENGTH[check_choice(time_unit, list(MONTH_LENGTH), name="time_unit")]
+    if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, (int, float, np.integer, np.floating)):
+        raise TypeError(f"margin must be a number (profit per unit of revenue, e.g. 0.3), got {margin!r}.")
+    if not np.isfinite(margin) or margin < 0:
+        raise ValueError(f"margin must be a finite number >= 0 (profit per unit of revenue, 1 = revenue CLV), "
+                         f"got {margin!r}.")
+    unit = _check_same_unit(transaction_model, summary, time_unit)
+    factor = float(crm_time.convert(1.0, "M", unit))  # one month in the model's unit
     data = transaction_model._rft(summary, frequency_col, recency_col, T_col)
     x_spend, m_spend = _check_spend(summary, frequency_col or getattr(spend_model, "frequency_col_", "frequency"),
                                     monetary_col or getattr(spend_model, "monetary_col_", "monetary_value"),
@@ -179,10 +205,16 @@ def customer_lifetime_value(transaction_model, spend_model, summary: pd.DataFram
     spend = _gg_expected_spend(spend_model._params(), x_spend, m_spend)
     clv = _clv_values(transaction_model, transaction_model._params(), spend, data, months, factor,
                       float(discount_rate), float(margin))
-    if interval is None:
+    if not np.all(np.isfinite(clv)):
+        bad = int(np.flatnonzero(~np.isfinite(clv))[0])
+        raise ValueError(f"CLV is not finite for {int((~np.isfinite(clv)).sum())} customer(s) (e.g. row "
+                         f"{summary.index[bad]!r}): the spend model's q <= 1 has no finite mean spend, or values "
+                         f"overflow. Check the fitted parameters and the scale of monetary_value.")
+    if confidence is None:
         return pd.Series(clv, index=summary.index, name="clv")
-    level = check_fraction(interval, name="interval")
-    draws = check_positive_int(n_draws, name="n_draws", minimum=20)
+    level = check_fraction(confidence, name="confidence")
+    draws = _check_count(n_draws, name="n_draws", minimum=20, maximum=100_000,
+                         why="each draw recomputes every customer's CLV; 200-2,000 draws give stable quantiles.")
     rng = np.random.default_rng(random_state)
     t_draws = transaction_model._sample_params(draws * 2, rng)
     s_draws = spend_model._sample_params(draws * 2, rng)

@@ -70,9 +70,11 @@ def load_cdnow(kind: str = "transactions") -> pd.DataFrame:
         ``"summary"``: the published per-customer summary in weeks (``frequency``,
         ``recency``, ``T``; observation end 1997-09-30, calibration period of 39 weeks).
         ``"summary_monetary"``: the same plus ``monetary_value`` (mean repeat spend).
+        Both record their unit, ``attrs["time_unit"] == "W"``, as ``customer_summary`` does.
 
-    >>> load_cdnow("summary").loc[1].tolist()
-    [2.0, 30.43, 38.86]
+    >>> s = load_cdnow("summary")
+    >>> s.loc[1].tolist(), s.attrs["time_unit"]
+    ([2.0, 30.43, 38.86], 'W')
     """
     check_choice(kind, ("transactions", "summary", "summary_monetary"), name="kind")
     if kind == "transactions":
@@ -89,8 +91,9 @@ def load_cdnow(kind: str = "transactions") -> pd.DataFrame:
         with _lifetimes_file("cdnow_customers_summary_with_transactions.csv").open("r") as fh:
             df = pd.read_csv(fh)
         df = df.rename(columns={"ID": "customer_id", "x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
-    df = df.set_index("customer_id")
-    return df.astype(float)
+    df = df.set_index("customer_id").astype(float)
+    df.attrs["time_unit"] = "W"  # the published summaries are in weeks; the CLV models read this
+    return df
 
 
 def load_donations() -> pd.DataFrame:

@@ -7,7 +7,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from crmlab.validation import check_frame, check_is_fitted, check_positive_int
+from sklearn.utils.validation import check_is_fitted
+
+from crmlab import time as crm_time
+from crmlab.validation import check_frame, check_positive_int
 
 __all__ = ["tracking_plot", "conditional_expectation_plot", "alive_matrix_plot", "alive_calibration_plot"]
 
@@ -28,8 +31,8 @@ def tracking_plot(table: pd.DataFrame, *, cumulative: bool = True, ax=None):
 
     >>> import crmlab as crm
     >>> log = crm.load_cdnow()
-    >>> bg = crm.clv.BetaGeoModel().fit(crm.load_cdnow("summary"))
-    >>> t = crm.clv.tracking_table(bg, log, calibration_end="1997-09-30", observation_end="1998-06-30")
+    >>> bg = crm.clv.BetaGeoModel().fit(crm.load_cdnow("summary"), time_unit="W")
+    >>> t = crm.clv.tracking_table(bg, log, cutoff="1997-09-30", observation_end="1998-06-30")
     >>> ax = crm.plot.tracking_plot(t)
     """
     kind = "cumulative" if cumulative else "incremental"
@@ -80,12 +83,18 @@ def conditional_expectation_plot(table: pd.DataFrame, *, ax=None):
 def alive_matrix_plot(model, *, T: float, max_frequency: int = 20, n_recency: int = 40, ax=None, cmap="RdYlGn"):
     """Heatmap of P(alive) for customers of age ``T`` by frequency and recency.
 
+    ``T`` and the recency axis are in the unit the model was fitted in (``model.time_unit_``).
     Customers with many purchases and a long silence (high frequency, low recency) are
     the ones the model thinks are gone.
     """
-    check_is_fitted(model)
+    check_is_fitted(model, "params_")
+    if isinstance(T, (bool, np.bool_)) or not isinstance(T, (int, float, np.integer, np.floating)):
+        raise TypeError(f"T must be a number (an age since the first purchase), got {T!r}.")
     f = check_positive_int(max_frequency, name="max_frequency")
     k = check_positive_int(n_recency, name="n_recency", minimum=2)
+    if f > 1_000 or k > 1_000:
+        raise ValueError(f"max_frequency={f:,} and n_recency={k:,} must each be at most 1,000 (the grid has "
+                         f"one cell per pair; a screen shows far fewer).")
     if not np.isfinite(T) or T <= 0:
         raise ValueError(f"T must be a positive age (time since the first purchase), got {T!r}.")
     freqs = np.arange(0, f + 1)
@@ -98,8 +107,10 @@ def alive_matrix_plot(model, *, T: float, max_frequency: int = 20, n_recency: in
     mesh = ax.pcolormesh(freqs, recs, z, cmap=cmap, vmin=0, vmax=1, shading="nearest")
     ax.figure.colorbar(mesh, ax=ax, label="P(alive)")
     ax.set_xlabel("frequency (repeat purchases)")
-    ax.set_ylabel("recency (age at last purchase)")
-    ax.set_title(f"P(alive) for customers of age T = {T:g}")
+    unit = getattr(model, "time_unit_", None)
+    unit = f" {crm_time.unit_name(unit)}" if unit is not None else ""
+    ax.set_ylabel(f"recency (age at last purchase,{unit or ' time units'})")
+    ax.set_title(f"P(alive) for customers of age T = {T:g}{unit}")
     return ax
 
 

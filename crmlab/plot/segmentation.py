@@ -32,7 +32,7 @@ def rfm_heatmap(data: pd.DataFrame, *, x: str = "F", y: str = "R", value: str | 
                 aggfunc: str = "mean", ax=None, **kwargs):
     """Heatmap of customers on two RFM scores (default F across, R down, best top-right).
 
-    Without ``value`` each cell counts customers; with ``value`` (e.g. ``"monetary"``) it
+    Without ``value`` each cell counts customers; with ``value`` (e.g. ``"total_spend"``) it
     shows ``aggfunc`` of that column, so the third dimension appears as colour.
 
     Examples
