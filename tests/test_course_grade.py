@@ -27,6 +27,7 @@ from crmlab.course.grade import (
     parse_submission_name,
     restore_official_cells,
 )
+from crmlab.course.gradebook import feedback_filename
 from crmlab.course.release import release_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +112,7 @@ def graded(tmp_path_factory):
     _submissions(base / "subs")
     t0 = time.perf_counter()
     book = grade(base / "subs", solutions_dir=FIXTURE_SOLUTIONS, out=base / "out" / "grades.csv",
-                 timeout=TIMEOUT, progress=False)
+                 timeout=TIMEOUT, progress=False, jobs=2)
     elapsed = time.perf_counter() - t0
     return book.set_index("student"), base, elapsed
 
@@ -121,7 +122,7 @@ def _scores(book, student):
 
 
 def _feedback(base, student):
-    return (base / "out" / "feedback" / f"{student}.md").read_text(encoding="utf-8")
+    return (base / "out" / "feedback" / feedback_filename(student)).read_text(encoding="utf-8")
 
 
 def test_gradebook_layout(graded):
@@ -393,7 +394,8 @@ def test_cli_grade(tmp_path):
     assert "Graded 2 notebook(s) of 2 student(s)" in res.output and "1 with a note" in res.output
     book = pd.read_csv(out).set_index("student")
     assert book.loc["alice", "total"] == 100.0 and book.loc["bob", "total"] == 0.0
-    assert (tmp_path / "feedback" / "alice.md").is_file() and (tmp_path / "feedback" / "bob.md").is_file()
+    assert (tmp_path / "feedback" / feedback_filename("alice")).is_file()
+    assert (tmp_path / "feedback" / feedback_filename("bob")).is_file()
     for args in (["grade", str(tmp_path / "missing")],
                  ["grade", str(subs), "--timeout", "0"],
                  ["grade", str(subs), "--out", str(tmp_path)]):
