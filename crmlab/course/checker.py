@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-import multiprocessing as mp
+import json
 import os
 import resource
+import select
+import subprocess
+import sys
 import tempfile
 from collections import OrderedDict
 from pathlib import Path
@@ -30,51 +33,60 @@ _CACHE_SIZE = 4
 
 
 class Checker:
-    """A trusted worker process; :meth:`run` sends one notebook's checks to it."""
+    """A trusted worker process; :meth:`run` sends one notebook's checks to it.
+
+    The worker is ``python -I -m crmlab.course.checker``; tasks and results travel as one
+    JSON line each over its standard input and output.
+    """
 
     def __init__(self, memory_mib: int = 8192):
         self.memory_mib = memory_mib
         self._proc = None
-        self._conn = None
 
     def _start(self):
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_worker_main, args=(child, self.memory_mib), daemon=True)
-        self._proc.start()
-        child.close()
-        self._conn = parent
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_CORE"))}
+        env["MPLBACKEND"] = "Agg"
+        self._proc = subprocess.Popen([sys.executable, "-I", "-m", "crmlab.course.checker", str(self.memory_mib)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      env=env, start_new_session=True)
 
     def close(self):
         if self._proc is not None:
             try:
-                self._conn.send(None)
-            except (OSError, ValueError):
-                pass
-            self._proc.join(2)
-            if self._proc.is_alive():
+                self._proc.stdin.close()
+                self._proc.wait(2)
+            except (OSError, subprocess.TimeoutExpired):
                 self._proc.kill()
-                self._proc.join(5)
+                self._proc.wait()
             self._proc = None
 
     def run(self, task: dict, timeout: float) -> dict:
-        """Results ``{exercise index: (passed, message)}`` or ``{"error": reason}``."""
-        if self._proc is None or not self._proc.is_alive():
+        """Results ``{exercise index: (passed, message, export_error)}`` or ``{"error": reason}``."""
+        if self._proc is None or self._proc.poll() is not None:
             self._start()
+        reason = "the checking process stopped (an answer file may be malformed)"
         try:
-            self._conn.send(task)
-            if self._conn.poll(timeout):
-                return self._conn.recv()
-            reason = f"the checks did not finish within {timeout:g} s"
-        except (EOFError, OSError, BrokenPipeError):
-            reason = "the checking process stopped (an answer file may be malformed)"
+            self._proc.stdin.write((json.dumps(task) + "\n").encode())
+            self._proc.stdin.flush()
+            ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
+            if ready:
+                line = self._proc.stdout.readline()
+                if line:
+                    out = json.loads(line)
+                    if "error" in out:
+                        return out
+                    return {int(k): tuple(v) for k, v in out.items()}
+            else:
+                reason = f"the checks did not finish within {timeout:g} s"
+        except (OSError, ValueError):
+            pass
         self._proc.kill()
-        self._proc.join(5)
+        self._proc.wait()
         self._proc = None
         return {"error": reason}
 
 
-def _worker_main(conn, memory_mib: int) -> None:  # pragma: no cover - runs in the worker process
+def _worker_main(memory_mib: int) -> None:  # pragma: no cover - runs in the worker process
     import matplotlib
 
     matplotlib.use("Agg")
@@ -86,17 +98,16 @@ def _worker_main(conn, memory_mib: int) -> None:  # pragma: no cover - runs in t
         pass
     os.chdir(tempfile.mkdtemp(prefix="crmlab-check-"))
     cache: OrderedDict = OrderedDict()
-    while True:
+    out = sys.stdout
+    sys.stdout = io.StringIO()  # checks print their success line; keep the protocol stream clean
+    for line in sys.stdin:
         try:
-            task = conn.recv()
-        except EOFError:
-            return
-        if task is None:
-            return
-        try:
-            conn.send(_check(task, cache))
+            result = _check(json.loads(line), cache)
         except Exception as exc:  # noqa: BLE001 - never take the worker down for one notebook
-            conn.send({"error": f"the checks could not run ({type(exc).__name__}: {exc})"[:500]})
+            result = {"error": f"the checks could not run ({type(exc).__name__}: {exc})"[:500]}
+        sys.stdout = io.StringIO()
+        out.write(json.dumps({str(k): v for k, v in result.items()}) + "\n")
+        out.flush()
 
 
 def _namespace(setup: str, cache: OrderedDict):
@@ -144,3 +155,7 @@ def _check(task: dict, cache: OrderedDict) -> dict:
         except BaseException as exc:  # noqa: BLE001 - a check that cannot judge the answer fails it
             out[k] = (False, f"{type(exc).__name__}: {exc}"[:2000], "")
     return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _worker_main(int(sys.argv[1]) if len(sys.argv) > 1 else 8192)

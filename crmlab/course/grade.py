@@ -541,6 +541,9 @@ def _prepare(path: Path, exercise_set: ExerciseSet, key: str, *, student, per_st
 
 
 # ----------------------------------------------------------------------------- running
+_OUTER_RERUNS = 2
+_STUB = "raise RuntimeError('Skipped by the grader: this cell stopped the kernel or did not stop in time.')"
+
 @dataclass
 class _Options:
     timeout: int
@@ -553,21 +556,46 @@ def _run_job(job: _Job, workdir: Path, slot: int, opts: _Options, checker) -> No
     from crmlab.course.export import AnswerError, read_json_strict
     from crmlab.course.sandbox import HOME, Limits, run_sandboxed
 
+    import time
+
     scratch = workdir / job.key
     scratch.mkdir()
+    start = time.monotonic()
+    outer_blamed: dict[int, str] = {}
     try:
-        nbformat.write(job.nb, str(scratch / "submission.ipynb"))
+        nb = copy.deepcopy(job.nb)
+        code_cells = [c for c in nb.cells if c.cell_type == "code"]
         home = HOME if opts.mode == "namespace" else str(scratch)
-        limits = Limits(memory_mib=opts.memory_mib, wall_s=opts.notebook_timeout)
-        argv = [sys.executable, "-I", "-m", "crmlab.course.runner", f"{home}/submission.ipynb",
-                "--cell-timeout", str(opts.timeout), "--deadline", str(max(5.0, opts.notebook_timeout - 5))]
-        run = run_sandboxed(argv, scratch, limits=limits, slot=slot, mode=opts.mode)
-        try:
-            state = read_json_strict(scratch / "run.json")
-            if not isinstance(state, dict):
-                raise AnswerError("run.json is malformed")
-        except AnswerError:
-            state = {}
+        for attempt in range(_OUTER_RERUNS + 1):
+            for stale in (scratch / ".answers", scratch / "run.json"):
+                if stale.is_dir() and not stale.is_symlink():
+                    shutil.rmtree(stale, ignore_errors=True)
+                elif stale.exists() or stale.is_symlink():
+                    stale.unlink()
+            nbformat.write(nb, str(scratch / "submission.ipynb"))
+            wall = opts.notebook_timeout - (time.monotonic() - start)
+            limits = Limits(memory_mib=opts.memory_mib, wall_s=max(wall, 5.0))
+            argv = [sys.executable, "-I", "-m", "crmlab.course.runner", f"{home}/submission.ipynb",
+                    "--cell-timeout", str(opts.timeout), "--deadline", str(max(3.0, wall - 5))]
+            run = run_sandboxed(argv, scratch, limits=limits, slot=slot, mode=opts.mode)
+            try:
+                state = read_json_strict(scratch / "run.json")
+                if not isinstance(state, dict):
+                    raise AnswerError("run.json is malformed")
+            except AnswerError:
+                state = {}
+            running = [i for i, c in _cells(state).items() if c["status"] == "running"]
+            if run.timed_out or state.get("done") or not running or running[0] >= len(code_cells):
+                break
+            if opts.notebook_timeout - (time.monotonic() - start) < 15:
+                break
+            # the runner itself was killed from inside: skip that cell and run the notebook again
+            outer_blamed[running[0]] = "the kernel's runner was killed while this cell ran"
+            code_cells[running[0]].source = _STUB
+        if outer_blamed:
+            state.setdefault("blamed", {})
+            if isinstance(state["blamed"], dict):
+                state["blamed"].update({str(k): v for k, v in outer_blamed.items()})
         task = {"setup": job.setup, "answers": str(scratch / ".answers"),
                 "calls": [{"index": k, "call": e.call, "keys": [key for key, _ in e.exports]}
                           for k, e in enumerate(job.exercise_set.exercises)]}
@@ -613,10 +641,9 @@ def _result(job: _Job, state: dict, run, checked: dict, opts: _Options) -> Noteb
     for idx in sorted(blamed):
         role, ex_id = job.roles.get(idx, ("other", None))
         what = "the setup cell" if role == "setup" else (f"the {role} cell of {ex_id}" if ex_id else "a cell")
-        why = "stopped or crashed the kernel" if "stop" in blamed[idx] or "died" in blamed[idx] else \
-            f"did not stop after {opts.timeout} s"
-        if "kernel" in blamed[idx]:
-            why = "crashed the kernel (or stopped it)"
+        msg = blamed[idx]
+        why = ("killed the kernel's runner" if "runner" in msg else f"did not stop after {opts.timeout} s"
+               if "time limit" in msg else "crashed the kernel (or stopped it)")
         result.notes.append(f"{what} (code cell {idx}) {why}; it was skipped and the notebook run again")
     running = [i for i, c in cells.items() if c["status"] == "running"]
     if run.timed_out or running or not state.get("done"):
@@ -630,9 +657,15 @@ def _result(job: _Job, state: dict, run, checked: dict, opts: _Options) -> Noteb
             result.notes.append(f"the notebook's run ended early{where} (the kernel or its runner was killed)")
     if state.get("note") and isinstance(state.get("note"), str):
         result.notes.append(state["note"][:300])
-    for idx, c in cells.items():
-        if job.roles.get(idx, ("",))[0] == "setup" and c["status"] == "error":
+    for idx, c in sorted(cells.items()):
+        role, ex_id = job.roles.get(idx, ("other", None))
+        what = "the setup cell" if role == "setup" else (f"the {role} cell of {ex_id}" if ex_id else "a cell")
+        if role == "setup" and c["status"] == "error":
             result.notes.append(f"the setup cell failed: {c['message']}")
+        elif c["status"] in ("timeout", "output") and idx not in blamed:
+            result.notes.append(f"{what} (code cell {idx}) {c['message']}")
+        elif c["status"] == "error" and c["message"].startswith("MemoryError"):
+            result.notes.append(f"{what} (code cell {idx}) ran out of memory (limit {opts.memory_mib} MiB per process)")
     if "error" in checked:
         result.notes.append(str(checked["error"]))
         return _fill_messages(result, "not checked: " + str(checked["error"]))

@@ -48,6 +48,21 @@ def _error_line(content: dict) -> str:
     return (f"{ename}: {evalue}" if evalue else ename)[:2000]
 
 
+def _kill_strays(km) -> None:
+    """Kill what a cell left running below the kernel (a fork bomb's children, daemons)."""
+    try:
+        import psutil
+
+        pid = getattr(km.provisioner, "pid", None) or km.provisioner.process.pid
+        for child in psutil.Process(pid).children(recursive=True):
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
+    except Exception:  # noqa: BLE001 - the kernel is gone already
+        pass
+
+
 def _run_cell(km, kc, code: str, timeout: float, budget: dict) -> tuple[str, str]:
     """Execute one cell: ``(status, message)``."""
     msg_id = kc.execute(code, store_history=True, allow_stdin=False, stop_on_error=False)
@@ -124,6 +139,8 @@ def _execute(nb_path: Path, cells: list[str], stubbed: set[int], cell_timeout: f
             _write(state_path, state)
             try:
                 status, message = _run_cell(km, kc, code, min(cell_timeout, remaining), budget)
+                if status in ("timeout", "output", "timeout_kill"):
+                    _kill_strays(km)
             except _Dead as dead:
                 if str(dead) == "not started" and idx > 0:
                     results[idx] = {"status": "not_run", "message": "not run: the kernel had stopped"}
@@ -164,6 +181,11 @@ def main(argv=None) -> int:
     p.add_argument("--cell-timeout", type=float, default=60)
     p.add_argument("--deadline", type=float, default=300, help="seconds from now for the whole notebook")
     args = p.parse_args(argv)
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+                signal.SIGALRM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_IGN)  # student code may signal the runner; only SIGKILL/SIGSTOP remain
     start = time.monotonic()
     deadline = start + args.deadline
     nb = nbformat.read(str(args.notebook), as_version=4)
