@@ -643,7 +643,8 @@ def _result(job: _Job, state: dict, run, checked: dict, opts: _Options) -> Noteb
         what = "the setup cell" if role == "setup" else (f"the {role} cell of {ex_id}" if ex_id else "a cell")
         msg = blamed[idx]
         why = ("killed the kernel's runner" if "runner" in msg else f"did not stop after {opts.timeout} s"
-               if "time limit" in msg else "crashed the kernel (or stopped it)")
+               if "time limit" in msg else "called exit(), which stops the kernel" if "exit()" in msg
+               else "crashed the kernel (or stopped it)")
         result.notes.append(f"{what} (code cell {idx}) {why}; it was skipped and the notebook run again")
     running = [i for i, c in cells.items() if c["status"] == "running"]
     if run.timed_out or running or not state.get("done"):

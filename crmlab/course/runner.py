@@ -63,6 +63,21 @@ def _kill_strays(km) -> None:
         pass
 
 
+def _asked_exit(kc, msg_id: str) -> bool:
+    """True when the cell's reply carries IPython's ``ask_exit`` payload (``exit()``/``quit()``)."""
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        try:
+            reply = kc.get_shell_msg(timeout=0.5)
+        except queue.Empty:
+            continue
+        if reply.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        payload = reply.get("content", {}).get("payload") or []
+        return any(isinstance(p, dict) and p.get("source") == "ask_exit" for p in payload)
+    return False
+
+
 def _run_cell(km, kc, code: str, timeout: float, budget: dict) -> tuple[str, str]:
     """Execute one cell: ``(status, message)``."""
     msg_id = kc.execute(code, store_history=True, allow_stdin=False, stop_on_error=False)
@@ -99,6 +114,8 @@ def _run_cell(km, kc, code: str, timeout: float, budget: dict) -> tuple[str, str
                 budget["flooded"] = True
         elif kind == "status" and content.get("execution_state") == "idle":
             break
+    if _asked_exit(kc, msg_id):
+        return "exit", "the cell called exit() and stopped the kernel"
     if interrupted_at is not None:
         if budget.get("flooded"):
             return "output", f"printed more than {OUTPUT_CAP // 2**20} MiB of output and was stopped"
@@ -150,6 +167,9 @@ def _execute(nb_path: Path, cells: list[str], stubbed: set[int], cell_timeout: f
                 return idx
             if status == "timeout_kill":
                 results[idx] = {"status": "timeout", "message": "did not stop at the time limit"}
+                return idx
+            if status == "exit" and idx not in stubbed:
+                results[idx] = {"status": "died", "message": message}
                 return idx
             if idx in stubbed:
                 status, message = "skipped", state["blamed"].get(idx, "") or "skipped"
