@@ -135,3 +135,34 @@ def test_shards_merged_equal_a_single_run(graded, tmp_path):
         res = runner.invoke(app, args)
         assert res.exit_code == 2 and res.output.startswith("Error: "), (args, res.output)
     assert runner.invoke(app, ["grade", "-h"]).exit_code == 0
+
+
+def test_name_cell_and_check_call_contract():
+    from crmlab.course.grade import ExerciseSet, _check_call, restore_official_cells
+
+    nb = _sol()
+    name = nbformat.v4.new_code_cell('NAME = "Kate Li"')
+    name.metadata["tags"] = ["name"]
+    nb.cells.insert(1, name)
+    _cell(nb, "setup").source = "data = make_data(seed=crm.course.student_seed(NAME))"
+    restored, _ = restore_official_cells(nb, ExerciseSet.from_solution(DEMO))
+    setup = _cell(restored, "setup").source
+    assert 'NAME = "Kate Li"\ndata = make_data(seed=crm.course.student_seed(NAME))' in setup
+    # both spellings of a check cell; data and literals stay in the trusted call
+    assert _check_call("check.rfm(rfm, data)", "x") == ("check.rfm(__answer_0__, data)", [("0", "rfm")])
+    assert _check_call("crm.check.ex02.rfm_scores(scores.copy(), data, bins=5)", "x") == (
+        "crm.check.ex02.rfm_scores(__answer_0__, data, bins=5)", [("0", "scores.copy()")])
+    for bad in ("x = 1\ncheck.rfm(rfm, data)", "check.rfm(data)", "print(("):
+        with pytest.raises(ValueError, match="check cell"):
+            _check_call(bad, "02_segmentation.ipynb, exercise:rfm")
+
+
+def test_weaker_mode_grades_and_says_so(tmp_path, monkeypatch):
+    from crmlab.course.grade import WEAK_NOTE
+
+    monkeypatch.setenv("CRMLAB_GRADE_ISOLATION", "process")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(_sol(), subs / "alice_90_demo.ipynb")
+    book = grade(subs, solutions_dir=SOLUTIONS, out=None, timeout=10, progress=False, jobs=1)
+    assert book.loc[0, "total"] == 100.0 and book.loc[0, "note"] == WEAK_NOTE

@@ -61,6 +61,7 @@ import stat
 import sys
 import tempfile
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,8 @@ _SET_IN_NAME = re.compile(r"(?:^|[_\-\s.])(\d{2})_[A-Za-z]")
 DEFAULT_STUDENT_DATA = "crm.synth.generate(seed={seed})"
 MAX_NOTEBOOK_BYTES = 32 * 2**20
 _NOTEBOOK_DEPTH = 64
+WEAK_NOTE = ("weaker isolation: the kernel ran as a plain child process with resource limits, able to read "
+             "what the grader can read (the namespace sandbox needs Linux, root and unshare)")
 
 
 # ----------------------------------------------------------------------------- exercise sets
@@ -423,7 +426,7 @@ def _check_call(source: str, where: str) -> tuple[str, list[tuple[str, str]]]:
     for kw in call.keywords:
         kw.value = swap(kw.value)
     if not exports:
-        raise ValueError(f"{where}: the check call passes no answer: {source!r}.")
+        raise ValueError(f"{where}: the check cell passes no answer to the check: {source!r}.")
     return ast.unparse(tree), exports
 
 
@@ -508,7 +511,9 @@ def _prepare(path: Path, exercise_set: ExerciseSet, key: str, *, student, per_st
         result.notes.append(f"could not read the file ({exc})")
         return None, _fill_messages(result, "the notebook could not be read")
     try:
-        nb = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a submission's missing cell ids are not the instructor's concern
+            nb = nbformat.reads(text, as_version=4)
         if not isinstance(nb.get("cells"), list):
             raise ValueError("it has no list of cells")
         for cell in nb.cells:
@@ -518,7 +523,9 @@ def _prepare(path: Path, exercise_set: ExerciseSet, key: str, *, student, per_st
                 raise ValueError("a cell has malformed metadata")
             cell.setdefault("metadata", nbformat.NotebookNode())
         graded, roles = restore_official_cells(nb, exercise_set, student=student, per_student_data=per_student_data)
-        nbformat.validate(graded)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nbformat.validate(graded)
     except Exception as exc:  # noqa: BLE001 - any malformed notebook is graded with zeros
         first = str(exc).splitlines()[0][:200] if str(exc) else ""
         result.notes.append(f"not a valid notebook ({type(exc).__name__}: {first})")
@@ -576,7 +583,8 @@ def _run_job(job: _Job, workdir: Path, slot: int, opts: _Options, checker) -> No
             wall = opts.notebook_timeout - (time.monotonic() - start)
             limits = Limits(memory_mib=opts.memory_mib, wall_s=max(wall, 5.0))
             argv = [sys.executable, "-I", "-m", "crmlab.course.runner", f"{home}/submission.ipynb",
-                    "--cell-timeout", str(opts.timeout), "--deadline", str(max(3.0, wall - 5))]
+                    "--cell-timeout", str(opts.timeout), "--deadline", str(max(3.0, wall - 5)),
+                    "--setup-cell", str(next((k for k, r in job.roles.items() if r[0] == "setup"), -1))]
             run = run_sandboxed(argv, scratch, limits=limits, slot=slot, mode=opts.mode)
             try:
                 state = read_json_strict(scratch / "run.json")
@@ -636,8 +644,7 @@ def _result(job: _Job, state: dict, run, checked: dict, opts: _Options) -> Noteb
     if isinstance(state.get("blamed"), dict):
         blamed = {int(k): str(v)[:300] for k, v in state["blamed"].items() if str(k).isdigit()}
     if opts.mode != "namespace":
-        result.notes.append("weaker isolation: the kernel ran as a plain child process with resource limits "
-                            "(no namespaces on this machine)")
+        result.notes.append(WEAK_NOTE)
     for idx in sorted(blamed):
         role, ex_id = job.roles.get(idx, ("other", None))
         what = "the setup cell" if role == "setup" else (f"the {role} cell of {ex_id}" if ex_id else "a cell")
