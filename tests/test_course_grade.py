@@ -27,7 +27,9 @@ from crmlab.course.grade import (
     parse_submission_name,
     restore_official_cells,
 )
+from crmlab.course.gradebook import feedback_filename
 from crmlab.course.release import release_notebook
+from crmlab.course.grade import WEAK_NOTE
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_SOLUTIONS = ROOT / "tests" / "fixtures" / "course" / "solutions"
@@ -35,6 +37,11 @@ DEMO = FIXTURE_SOLUTIONS / "90_demo.ipynb"
 REPO_SOLUTIONS = sorted((ROOT / "exercises" / "solutions").glob("[0-9][0-9]_*.ipynb"))
 TIMEOUT = 4
 IDS = ["total_spend", "n_buyers", "top_customers"]
+
+
+def _plain(note: str) -> str:
+    """The note without the remark that a weaker isolation mode was used (hosts without namespaces)."""
+    return "; ".join(n for n in str(note).split("; ") if n != WEAK_NOTE)
 
 
 def _solution():
@@ -111,7 +118,7 @@ def graded(tmp_path_factory):
     _submissions(base / "subs")
     t0 = time.perf_counter()
     book = grade(base / "subs", solutions_dir=FIXTURE_SOLUTIONS, out=base / "out" / "grades.csv",
-                 timeout=TIMEOUT, progress=False)
+                 timeout=TIMEOUT, progress=False, jobs=2)
     elapsed = time.perf_counter() - t0
     return book.set_index("student"), base, elapsed
 
@@ -121,7 +128,7 @@ def _scores(book, student):
 
 
 def _feedback(base, student):
-    return (base / "out" / "feedback" / f"{student}.md").read_text(encoding="utf-8")
+    return (base / "out" / "feedback" / feedback_filename(student)).read_text(encoding="utf-8")
 
 
 def test_gradebook_layout(graded):
@@ -141,14 +148,14 @@ def test_solution_gets_full_marks(graded):
         assert _scores(book, student) == [1, 1, 1]
         assert book.loc[student, "points"] == book.loc[student, "max"] == 4.0  # top_customers has points:2
         assert book.loc[student, "total"] == 100.0
-        assert book.loc[student, "note"] == ""
+        assert _plain(book.loc[student, "note"]) == ""
     assert "\u2714 `n_buyers`: correct" in _feedback(base, "alice")
 
 
 def test_student_version_gets_zero_without_harness_error(graded):
     book, base, _ = graded
     assert _scores(book, "bob") == [0, 0, 0]
-    assert book.loc["bob", "note"] == ""
+    assert _plain(book.loc["bob", "note"]) == ""
     assert _feedback(base, "bob").count("not attempted") == 3
 
 
@@ -188,7 +195,7 @@ def test_deleted_or_edited_check_is_graded_by_the_official_one(graded, student):
 def test_corrupt_file_is_reported(graded):
     book, base, _ = graded
     assert _scores(book, "gina") == [0, 0, 0]
-    assert book.loc["gina", "note"].startswith("not valid JSON")
+    assert _plain(book.loc["gina", "note"]).startswith("not valid JSON")
     assert "not valid JSON" in _feedback(base, "gina")
 
 
@@ -202,7 +209,7 @@ def test_kernel_killer_fails_only_its_exercise(graded):
 def test_raising_everywhere_gets_zero_and_setup_is_restored(graded):
     book, base, _ = graded
     assert _scores(book, "ivan") == [0, 0, 0]
-    assert book.loc["ivan", "note"] == ""  # the official setup cell ran fine
+    assert _plain(book.loc["ivan", "note"]) == ""  # the official setup cell ran fine
     assert "ValueError: nope" in _feedback(base, "ivan")
 
 
@@ -393,7 +400,8 @@ def test_cli_grade(tmp_path):
     assert "Graded 2 notebook(s) of 2 student(s)" in res.output and "1 with a note" in res.output
     book = pd.read_csv(out).set_index("student")
     assert book.loc["alice", "total"] == 100.0 and book.loc["bob", "total"] == 0.0
-    assert (tmp_path / "feedback" / "alice.md").is_file() and (tmp_path / "feedback" / "bob.md").is_file()
+    assert (tmp_path / "feedback" / feedback_filename("alice")).is_file()
+    assert (tmp_path / "feedback" / feedback_filename("bob")).is_file()
     for args in (["grade", str(tmp_path / "missing")],
                  ["grade", str(subs), "--timeout", "0"],
                  ["grade", str(subs), "--out", str(tmp_path)]):
@@ -419,10 +427,10 @@ def repo_graded(tmp_path_factory):
 @pytest.mark.parametrize("solution", REPO_SOLUTIONS, ids=[p.stem for p in REPO_SOLUTIONS])
 def test_repo_solution_full_marks_student_version_zero(repo_graded, solution):
     row = repo_graded.loc[("solution", solution.stem)]
-    assert row["note"] == "", row["note"]
+    assert _plain(row["note"]) == "", row["note"]
     assert row["points"] == row["max"] > 0
     student = repo_graded.loc[("student", solution.stem)]
-    assert student["note"] == "", student["note"]
+    assert _plain(student["note"]) == "", student["note"]
     assert student["points"] == 0
 
 

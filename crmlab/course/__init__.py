@@ -4,7 +4,7 @@
   ``data = crm.synth.generate(seed=crm.course.student_seed("your name"))``.
 - :mod:`crmlab.course.release` writes the student notebooks ``exercises/NN_topic.ipynb``
   from the solution notebooks ``exercises/solutions/NN_topic.ipynb`` (``crmlab release``).
-- :mod:`crmlab.course.grade` grades a folder of submitted notebooks with nbval into a
+- :mod:`crmlab.course.grade` grades a folder of submitted notebooks in sandboxes into a
   gradebook and feedback files (``crmlab grade SUBMISSIONS/ --out grades.csv``).
 
 Examples

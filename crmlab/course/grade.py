@@ -1,66 +1,68 @@
-"""Grade a folder of submitted exercise notebooks with nbval.
+"""Grade a folder of submitted exercise notebooks; verdicts are decided outside student code.
 
 ``grade("submissions/")`` (command line: ``crmlab grade submissions/ --out grades.csv``)
 grades every ``*.ipynb`` below the folder and returns (and writes) a gradebook with one
-row per student and exercise set.
+row per student and exercise set (see :mod:`crmlab.course.gradebook`).
 
 Naming convention
 -----------------
 A submission belongs to the exercise set whose ``NN_`` number it carries:
 ``alice_02_segmentation.ipynb`` (student ``alice``) or ``alice/02_segmentation.ipynb``
 (student = first folder below the submissions folder). The student name is everything
-before ``NN_`` in the file name (``alice_wang_02_segmentation.ipynb`` is ``alice_wang``).
-Files whose set cannot be found still get a row, with the reason in ``note``.
+before ``NN_`` in the file name. When a student handed in several files for one set,
+the newest (by modification time) is graded and the note names the others. Only regular
+``*.ipynb`` files are read (never through a symlink, a FIFO or a device); nothing else in
+the submissions folder is read or executed.
 
-What grading does to a submission
----------------------------------
-1. The official check cells (tag ``exercise:<id>``) and setup cell (tag ``setup``) are
-   copied back from the solution notebook, by tag: an edited check cell is replaced, a
-   deleted one is re-inserted after the student's ``solution:<id>`` cell (or after the
-   previous check, or at the end), so editing or deleting a check cannot pass it.
-   Outputs are cleared.
-2. Per-student data: the official setup cell is restored, but the student's own data
-   line is kept when it is a plain call of ``crm.synth.generate`` (or of the function
-   the official data line calls) whose arguments are literals or
-   ``crm.course.student_seed("name")`` / ``crm.course.student_seed(NAME)`` (a
-   ``NAME = "..."`` line is kept too). Checks recompute from the notebook's ``data``,
-   so a student who works on their own dataset is graded on it. With
-   ``per_student_data=True`` the grader instead *imposes* the dataset of the student
-   named in the file (``crm.synth.generate(seed=crm.course.student_seed("alice"))``),
-   so nobody can hand in answers computed on someone else's data.
-3. The notebook runs under nbval in a subprocess (``pytest --nbval-lax``), one kernel
-   per notebook, with a per-cell timeout. An endless loop is interrupted at the timeout
-   and fails only its exercise. A cell that kills the kernel (or ignores the
-   interrupt) is replaced by a cell that raises, and the notebook is run again, so the
-   other exercises are still graded. A whole-run time limit ensures nothing hangs.
-4. nbval reports results by code-cell index; cell tags map them to exercise ids. An
-   exercise passes when its official check cell runs without error.
+How a submission is graded
+--------------------------
+1. **Official cells.** The official setup cell (tag ``setup``) and check cells (tag
+   ``exercise:<id>``) are copied back from the solution notebook by tag; a check cell
+   goes right after the student's ``solution:<id>`` cell wherever the student moved,
+   edited or deleted it.
+2. **Data.** The dataset is the official one, or the student's own when the setup cell
+   (or a code cell tagged ``name``) holds only ``NAME = "..."`` and a plain
+   ``data = crm.synth.generate(seed=crm.course.student_seed(NAME))`` line (literal
+   arguments only). With ``per_student_data=True`` the dataset of the student named in
+   the file name is imposed instead.
+3. **Sandboxed run.** The notebook runs in a fresh kernel inside a sandbox
+   (:mod:`crmlab.course.sandbox`): its own scratch folder holding only a copy of the
+   notebook, no view of the solutions, other submissions, gradebook or feedback, memory,
+   process and file-size limits, a time limit per cell and one wall-clock limit per
+   notebook. Each check cell is replaced by a cell that *exports* the answers it would
+   have passed to the check, as data only (:mod:`crmlab.course.export`).
+4. **Trusted checks.** A separate process that runs no student code
+   (:mod:`crmlab.course.checker`) runs the official setup (with the allowed data line)
+   to rebuild ``data``, reads the exported answers with strict readers and evaluates the
+   official check call on them. An exercise passes when the check returns. Whatever the
+   student's code redefined in its kernel (the check, comparison helpers, reference
+   functions, IPython hooks, ``data``) has no effect on the verdict.
 
-The gradebook has columns ``student``, ``set``, ``file``, one column
-``exNN.<id>`` per exercise (1 pass / 0 fail), ``points`` (earned, weights from
-``points:<n>`` tags, default 1), ``max`` (available), ``total`` (percentage),
-``concept:<name>`` (share of that concept's points earned, from ``concept:<name>``
-tags) and ``note`` (why a notebook could not be graded normally: invalid JSON, kernel
-died, timeout, setup cell failed, ...). A markdown feedback file per student lists
-each failed exercise with the check's message.
+A cell that loops, floods output, kills or stops its kernel fails only the exercises it
+prevents from being answered; a broken file gets zeros and a note; the run always
+finishes. ``jobs`` notebooks run in parallel, and ``shard=(i, n)`` grades the i-th of n
+deterministic parts of the class (one student is always in one part), to be joined by
+:func:`crmlab.course.gradebook.merge_gradebooks` (``crmlab grade-merge``).
 
-Grading runs student code; like any notebook grader it is not a sandbox. Run it on a
-machine or account you can afford to lose, and review notebooks that look odd.
+Written answers: markdown or raw cells tagged ``answer:<id>`` are copied into the
+feedback file for the instructor to read.
 """
 
 from __future__ import annotations
 
 import ast
 import copy
+import hashlib
 import json
 import os
 import re
-import signal
-import subprocess
+import shutil
+import stat
 import sys
 import tempfile
 import threading
-import xml.etree.ElementTree as ET
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,12 +82,11 @@ __all__ = [
 
 _SET_FILE = re.compile(r"^(\d{2})_[A-Za-z0-9_]+$")
 _SET_IN_NAME = re.compile(r"(?:^|[_\-\s.])(\d{2})_[A-Za-z]")
-_ANSI = re.compile(r"(?:\x1b|#x1B)\[[0-9;]*[A-Za-z]")
-_EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit|Warning|Iteration))(?::[ \t]?(.*)|[ \t]*)$", re.M)
-_AFTER_TIMEOUT = "failed (an earlier cell had timed out, so this cell was not run normally)"
-_KILLED = ("Failed to interrupt kernel", "exceeded waiting for output", "Kernel dead on test start")
 DEFAULT_STUDENT_DATA = "crm.synth.generate(seed={seed})"
-_MAX_RERUNS = 3
+MAX_NOTEBOOK_BYTES = 32 * 2**20
+_NOTEBOOK_DEPTH = 64
+WEAK_NOTE = ("weaker isolation: the kernel ran as a plain child process with resource limits, able to read "
+             "what the grader can read (the namespace sandbox needs Linux, root and unshare)")
 
 
 # ----------------------------------------------------------------------------- exercise sets
@@ -98,6 +99,8 @@ class Exercise:
     check_metadata: dict
     points: float = 1.0
     concepts: tuple[str, ...] = ()
+    call: str = ""
+    exports: tuple = ()
 
 
 @dataclass
@@ -150,9 +153,11 @@ class ExerciseSet:
                         raise ValueError(f"{path.name}: tag {t!r} must be points:<number>, e.g. points:2.") from None
             if any(e.id == ids[0] for e in exercises):
                 raise ValueError(f"{path.name}: exercise id {ids[0]!r} is used by two check cells; ids must be unique.")
+            call, exports = _check_call(cell.source, f"{path.name}, exercise:{ids[0]}")
             exercises.append(Exercise(
                 id=ids[0], check_source=cell.source, check_metadata=copy.deepcopy(dict(cell.metadata)),
                 points=points, concepts=tuple(t.split(":", 1)[1] for t in tags if t.startswith("concept:")),
+                call=call, exports=tuple(exports),
             ))
         if not exercises:
             raise ValueError(f"{path.name} has no check cells tagged exercise:<id>; nothing to grade.")
@@ -241,7 +246,7 @@ def _replace_data_line(setup_source: str, new_lines: list[str]) -> str:
 
 
 def _setup_source(official: str, student_setup: str | None, student: str | None,
-                  per_student_data: bool | str) -> str:
+                  per_student_data: bool | str, name_cell: str | None = None) -> str:
     if per_student_data:
         template = DEFAULT_STUDENT_DATA if per_student_data is True else per_student_data
         name = student if student is not None else ""
@@ -260,7 +265,7 @@ def _setup_source(official: str, student_setup: str | None, student: str | None,
     data_line = kept_data[-1]
     keep = []
     if "NAME" in data_line:
-        names = [l for l in student_setup.split("\n")
+        names = [l for l in (student_setup + "\n" + (name_cell or "")).split("\n")
                  if re.match(r"""^\s*NAME\s*=\s*(?:"[^"\\]*"|'[^'\\]*')\s*(?:#.*)?$""", l)]
         if not names:
             return official
@@ -311,7 +316,12 @@ def restore_official_cells(nb, exercise_set: ExerciseSet, *, student: str | None
     if exercise_set.setup_source is not None:
         setup_idx = [i for i, c in enumerate(cells) if c.cell_type == "code" and "setup" in _tags(c)]
         student_setup = cells[setup_idx[0]].source if setup_idx else None
-        source = _setup_source(exercise_set.setup_source, student_setup, student, per_student_data)
+        name_idx = [i for i, c in enumerate(cells) if c.cell_type == "code" and "name" in _tags(c)]
+        name_cell = cells[name_idx[0]].source if name_idx else None
+        if name_cell is not None and student_setup is not None and "NAME" not in student_setup:
+            # the data line may sit in the name cell, below NAME = "..."
+            student_setup = student_setup + "\n" + name_cell
+        source = _setup_source(exercise_set.setup_source, student_setup, student, per_student_data, name_cell)
         new = _new_code_cell(source, exercise_set.setup_metadata)
         if setup_idx:
             cells[setup_idx[0]] = new
@@ -335,16 +345,19 @@ def restore_official_cells(nb, exercise_set: ExerciseSet, *, student: str | None
         new = _new_code_cell(ex.check_source, ex.check_metadata)
         tagged = [i for i, c in enumerate(cells) if c.cell_type == "code"
                   and f"exercise:{ex.id}" in _tags(c)]
+        sol = [i for i, c in enumerate(cells) if c.cell_type == "code" and f"solution:{ex.id}" in _tags(c)]
         if tagged:
             same = [i for i in tagged if cells[i].source == ex.check_source]
             keep = same[0] if same else tagged[0]
-            cells[keep] = new
             for i in tagged:
                 if i != keep:  # a copy: keep the student's code, drop the exercise tags
                     cells[i].metadata["tags"] = [t for t in _tags(cells[i]) if not t.startswith(("exercise:", "points:", "concept:"))]
-            previous = new
-            continue
-        sol = [i for i, c in enumerate(cells) if c.cell_type == "code" and f"solution:{ex.id}" in _tags(c)]
+            if not sol or keep > sol[-1]:
+                cells[keep] = new
+                previous = new
+                continue
+            cells.pop(keep)  # dragged above its solution: put it back after the solution cell
+            sol = [i for i, c in enumerate(cells) if c.cell_type == "code" and f"solution:{ex.id}" in _tags(c)]
         if sol:
             pos = sol[-1] + 1
         elif previous is not None:
@@ -379,15 +392,51 @@ def restore_official_cells(nb, exercise_set: ExerciseSet, *, student: str | None
     return nb, roles
 
 
-# ----------------------------------------------------------------------------- running nbval
-@dataclass
-class CellResult:
-    passed: bool
-    message: str = ""
-    killed: bool = False
-    timed_out: bool = False
+# ----------------------------------------------------------------------------- check calls
+def _check_call(source: str, where: str) -> tuple[str, list[tuple[str, str]]]:
+    """Split an official check cell into the trusted call and the answers to export.
+
+    Returns ``(call_source, [(key, answer_expression), ...])``: every argument that is
+    not ``data`` and not a literal is an answer, evaluated in the student's kernel and
+    replaced by ``__answer_<key>__`` in the call the trusted process runs.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ValueError(f"{where}: the check cell is not valid Python ({exc.msg}).") from None
+    calls = [n for n in tree.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)]
+    if len(tree.body) != 1 or len(calls) != 1:
+        raise ValueError(f"{where}: a check cell must be one call such as check.rfm(rfm, data), got {source!r}.")
+    call = calls[0].value
+    exports: list[tuple[str, str]] = []
+
+    def swap(node):
+        if isinstance(node, ast.Name) and node.id == "data":
+            return node
+        try:
+            ast.literal_eval(node)
+            return node
+        except ValueError:
+            pass
+        key = str(len(exports))
+        exports.append((key, ast.unparse(node)))
+        return ast.Name(id=f"__answer_{key}__", ctx=ast.Load())
+
+    call.args = [swap(a) for a in call.args]
+    for kw in call.keywords:
+        kw.value = swap(kw.value)
+    if not exports:
+        raise ValueError(f"{where}: the check cell passes no answer to the check: {source!r}.")
+    return ast.unparse(tree), exports
 
 
+def _export_source(index: int, exports: list[tuple[str, str]]) -> str:
+    getters = ", ".join(f"{key!r}: (lambda: ({expr}))" for key, expr in exports)
+    return (f"__import__('crmlab.course.export', fromlist=['export_answers'])"
+            f".export_answers('e{index}', {{{getters}}})")
+
+
+# ----------------------------------------------------------------------------- results
 @dataclass
 class NotebookResult:
     """Outcome of grading one submission."""
@@ -395,201 +444,188 @@ class NotebookResult:
     passed: dict[str, bool] = field(default_factory=dict)
     messages: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-
-def _clean(text: str) -> str:
-    return _ANSI.sub("", text or "")
-
-
-def _exception_message(text: str) -> str:
-    """The final ``ExcType: message`` of a traceback reported by nbval."""
-    text = _clean(text)
-    matches = list(_EXC_LINE.finditer(text))
-    if matches:
-        # the final exception line of an IPython traceback follows a blank line
-        after_blank = [m for m in matches if m.start() >= 2 and text[m.start() - 2:m.start()] == "\n\n"]
-        m = (after_blank or matches)[-1]
-        rest = text[m.start(2):].strip() if m.group(2) is not None else ""
-        return f"{m.group(1)}: {rest}" if rest else m.group(1)
-    for line in text.split("\n"):
-        if "Cell " in line and ":" in line:
-            return line.split(":", 1)[1].strip()
-    return text.strip().split("\n")[0] if text.strip() else "the cell failed"
-
-
-def _parse_junit(path: Path) -> dict[str, dict[int, CellResult]]:
-    """Cell results per notebook (file stem) from nbval's JUnit XML report."""
-    by_file: dict[str, dict[int, CellResult]] = {}
-    root = ET.parse(path).getroot()
-    for case in root.iter("testcase"):
-        m = re.match(r"^Cell (\d+)$", case.get("name", ""))
-        if not m:
-            continue
-        idx = int(m.group(1))
-        results = by_file.setdefault(Path(case.get("classname", "")).stem, {})
-        bad = [child for child in case if child.tag in ("failure", "error", "skipped")]
-        if not bad:
-            results[idx] = CellResult(True)
-            continue
-        child = bad[0]
-        text = _clean(child.text or child.get("message") or "")
-        killed = any(k in text for k in _KILLED)
-        timed_out = "Timeout of" in text or "timed out" in text
-        if "Kernel dead on test start" in text:
-            message = "not run: the kernel had stopped in an earlier cell"
-        elif "Failed to interrupt kernel" in text or "exceeded waiting for output" in text:
-            message = "the cell crashed the kernel or did not stop at the time limit"
-        elif timed_out and "KeyboardInterrupt" in text:
-            message = "the cell did not finish within the time limit (endless loop?) and was interrupted"
-        elif child.tag == "skipped" and "xfail" in (child.get("type") or ""):
-            message = _exception_message(child.text) if child.text else _AFTER_TIMEOUT
-        else:
-            message = _exception_message(text)
-        results[idx] = CellResult(False, message, killed=killed, timed_out=timed_out)
-    return by_file
-
-
-def _kill_tree(proc: subprocess.Popen) -> None:
-    """Kill a pytest process and every kernel it started."""
-    try:
-        import psutil
-
-        try:
-            children = psutil.Process(proc.pid).children(recursive=True)
-        except psutil.Error:
-            children = []
-        for p in children:
-            try:
-                p.kill()
-            except psutil.Error:
-                pass
-    except ImportError:  # pragma: no cover - psutil comes with ipykernel
-        pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    proc.kill()
-    proc.wait()
+    written: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class _Job:
-    """One submission on its way through nbval."""
+    """One submission on its way through the sandbox and the trusted checks."""
 
     key: str
+    exercise_set: ExerciseSet
     nb: object
     roles: dict
-    stubbed: dict = field(default_factory=dict)
-    cells: dict | None = None
-    note: str = ""
-
-    @property
-    def n_code(self) -> int:
-        return sum(c.cell_type == "code" for c in self.nb.cells)
+    setup: str
+    written: dict = field(default_factory=dict)
 
 
-def _wall_limit(jobs: list[_Job], timeout: int) -> int:
-    return 30 + sum(60 + j.n_code * (timeout + 10) for j in jobs)
+def _fill_messages(result: NotebookResult, message: str) -> NotebookResult:
+    for ex_id in result.passed:
+        result.messages.setdefault(ex_id, message)
+    return result
 
 
-def _run_batch(jobs: list[_Job], workdir: Path, timeout: int, on_start=None) -> str:
-    """Run notebooks in one pytest process (one kernel each); fill ``job.cells``.
-
-    Returns "" or, when the whole run failed (time limit, nbval did not start), a note.
-    """
-    xml_path = workdir / "results.xml"
-    if xml_path.exists():
-        xml_path.unlink()
-    (workdir / "pytest.ini").write_text("[pytest]\n")
-    paths = []
-    for job in jobs:
-        path = workdir / f"{job.key}.ipynb"
-        nbformat.write(job.nb, str(path))
-        paths.append(path.name)
-    wall = _wall_limit(jobs, timeout)
-    cmd = [sys.executable, "-m", "pytest", "-p", "nbval.plugin", "--nbval-lax", "--nbval-current-env",
-           f"--nbval-cell-timeout={timeout}", "-p", "no:cacheprovider", "--tb=no", "--no-header",
-           "-o", "console_output_style=classic", f"--junitxml={xml_path.name}", *paths]
-    env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1")
-    env.pop("PYTEST_ADDOPTS", None)
-    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    tail: list[str] = []
-    names = {f"{job.key}.ipynb": job.key for job in jobs}
-
-    def read() -> None:
-        for raw in proc.stdout:
-            line = _clean(raw.decode("utf-8", "replace")).rstrip()
-            tail[:] = (tail + [line])[-5:]
-            first = line.split(" ", 1)[0]
-            if on_start is not None and first in names:
-                on_start(names[first])
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+def _read_notebook_text(path: Path) -> str:
+    """The text of a regular file of bounded size, opened without following links or blocking."""
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a symbolic link" if stat.S_ISLNK(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file")
+        raise _Unreadable(f"not read: the submission is {kind}, not a saved notebook file")
+    if st.st_size > MAX_NOTEBOOK_BYTES:
+        raise _Unreadable(f"not read: the file is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB")
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
-        proc.wait(timeout=wall)
-    except subprocess.TimeoutExpired:
-        _kill_tree(proc)
-        reader.join(5)
-        return f"the notebook did not finish within {wall} s and was stopped"
-    reader.join(5)
-    if not xml_path.exists():
-        return "nbval could not run the notebook: " + " | ".join(t for t in tail if t)
+        with os.fdopen(fd, "rb") as f:
+            fd = None
+            raw = f.read(MAX_NOTEBOOK_BYTES + 1)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        raise _Unreadable(f"not read: the file is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB")
+    return raw.decode("utf-8")
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _prepare(path: Path, exercise_set: ExerciseSet, key: str, *, student, per_student_data):
+    """Read and restore one submission: a job to run, or a finished result when unreadable."""
+    from crmlab.course.export import _json_depth
+
+    result = NotebookResult(passed={e.id: False for e in exercise_set.exercises})
     try:
-        by_file = _parse_junit(xml_path)
-    except ET.ParseError as exc:
-        return f"could not read nbval's report ({exc})"
-    missing = [job for job in jobs if job.key not in by_file]
-    for job in jobs:
-        job.cells = by_file.get(job.key)
-    if missing:
-        return "nbval did not report on the notebook: " + " | ".join(t for t in tail if t)
-    return ""
+        text = _read_notebook_text(path)
+        if _json_depth(text, _NOTEBOOK_DEPTH) > _NOTEBOOK_DEPTH:
+            raise ValueError(f"it is nested deeper than {_NOTEBOOK_DEPTH} levels")
+        json.loads(text)
+    except _Unreadable as exc:
+        result.notes.append(str(exc))
+        return None, _fill_messages(result, "the notebook could not be read")
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        result.notes.append(f"not valid JSON ({type(exc).__name__}: {str(exc)[:200]}); is the file a saved notebook?")
+        return None, _fill_messages(result, "the notebook could not be read")
+    except OSError as exc:
+        result.notes.append(f"could not read the file ({exc})")
+        return None, _fill_messages(result, "the notebook could not be read")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a submission's missing cell ids are not the instructor's concern
+            nb = nbformat.reads(text, as_version=4)
+        if not isinstance(nb.get("cells"), list):
+            raise ValueError("it has no list of cells")
+        for cell in nb.cells:
+            if cell.get("cell_type") not in ("code", "markdown", "raw") or not isinstance(cell.get("source"), str):
+                raise ValueError("a cell has no valid type or source")
+            if not isinstance(cell.get("metadata", {}), dict) or not isinstance(cell.get("metadata", {}).get("tags", []), list):
+                raise ValueError("a cell has malformed metadata")
+            cell.setdefault("metadata", nbformat.NotebookNode())
+        graded, roles = restore_official_cells(nb, exercise_set, student=student, per_student_data=per_student_data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nbformat.validate(graded)
+    except Exception as exc:  # noqa: BLE001 - any malformed notebook is graded with zeros
+        first = str(exc).splitlines()[0][:200] if str(exc) else ""
+        result.notes.append(f"not a valid notebook ({type(exc).__name__}: {first})")
+        return None, _fill_messages(result, "the notebook could not be read")
+    written = {}
+    for cell in nb.cells:
+        if cell.cell_type in ("markdown", "raw"):
+            for t in _tags(cell):
+                if t.startswith("answer:"):
+                    written[t.split(":", 1)[1]] = cell.source[:5000]
+    setup = next((c.source for k, c in enumerate(c for c in graded.cells if c.cell_type == "code")
+                  if roles.get(k, ("",))[0] == "setup"), exercise_set.setup_source or "")
+    index = {e.id: k for k, e in enumerate(exercise_set.exercises)}
+    for k, c in enumerate(c for c in graded.cells if c.cell_type == "code"):
+        role, ex_id = roles.get(k, ("other", None))
+        if role == "check":
+            ex = exercise_set.exercises[index[ex_id]]
+            c.source = _export_source(index[ex_id], list(ex.exports))
+    return _Job(key=key, exercise_set=exercise_set, nb=graded, roles=roles, setup=setup, written=written), None
 
 
-def _run_jobs(jobs: list[_Job], workdir: Path, timeout: int, *, batch_size: int = 16, tick=None) -> None:
-    """Run all jobs; isolate failures; re-run notebooks whose kernel died with the culprit stubbed."""
-    pending = list(jobs)
-    first_round = True
-    for _ in range(_MAX_RERUNS + 1):
-        for start in range(0, len(pending), batch_size):
-            batch = pending[start:start + batch_size]
-            started: list[str] = []
+# ----------------------------------------------------------------------------- running
+_OUTER_RERUNS = 2
+_STUB = "raise RuntimeError('Skipped by the grader: this cell stopped the kernel or did not stop in time.')"
 
-            def on_start(key, started=started):
-                if first_round and tick is not None and started:
-                    tick(1)
-                started.append(key)
-
-            note = _run_batch(batch, workdir, timeout, on_start=on_start)
-            if note and len(batch) > 1:  # find the culprit: run the incomplete ones alone
-                for job in batch:
-                    if job.cells is None:
-                        job.note = _run_batch([job], workdir, timeout)
-            elif note:
-                batch[0].note = note
-            if first_round and tick is not None:
-                tick(len(batch) - max(len(started) - 1, 0))
-        first_round = False
-        again = []
-        for job in pending:
-            if job.cells is None:
-                continue
-            killer = _first_killer(job.cells)
-            if killer is not None and killer not in job.stubbed and len(job.stubbed) < _MAX_RERUNS:
-                job.stubbed[killer] = job.cells[killer].message
-                code_cells = [c for c in job.nb.cells if c.cell_type == "code"]
-                code_cells[killer].source = _STUB
-                again.append(job)
-        pending = again
-        if not pending:
-            break
+@dataclass
+class _Options:
+    timeout: int
+    notebook_timeout: float
+    memory_mib: int
+    mode: str
 
 
-_STUB = ("raise RuntimeError('Skipped by the grader: this cell crashed the kernel or did not "
-         "stop at the time limit.')")
+def _run_job(job: _Job, workdir: Path, slot: int, opts: _Options, checker) -> NotebookResult:
+    from crmlab.course.export import AnswerError, read_json_strict
+    from crmlab.course.sandbox import HOME, Limits, run_sandboxed
+
+    import time
+
+    scratch = workdir / job.key
+    scratch.mkdir()
+    start = time.monotonic()
+    outer_blamed: dict[int, str] = {}
+    try:
+        nb = copy.deepcopy(job.nb)
+        code_cells = [c for c in nb.cells if c.cell_type == "code"]
+        home = HOME if opts.mode == "namespace" else str(scratch)
+        for attempt in range(_OUTER_RERUNS + 1):
+            for stale in (scratch / ".answers", scratch / "run.json"):
+                if stale.is_dir() and not stale.is_symlink():
+                    shutil.rmtree(stale, ignore_errors=True)
+                elif stale.exists() or stale.is_symlink():
+                    stale.unlink()
+            nbformat.write(nb, str(scratch / "submission.ipynb"))
+            wall = opts.notebook_timeout - (time.monotonic() - start)
+            limits = Limits(memory_mib=opts.memory_mib, wall_s=max(wall, 5.0))
+            argv = [sys.executable, "-I", "-m", "crmlab.course.runner", f"{home}/submission.ipynb",
+                    "--cell-timeout", str(opts.timeout), "--deadline", str(max(3.0, wall - 5)),
+                    "--setup-cell", str(next((k for k, r in job.roles.items() if r[0] == "setup"), -1))]
+            run = run_sandboxed(argv, scratch, limits=limits, slot=slot, mode=opts.mode)
+            try:
+                state = read_json_strict(scratch / "run.json")
+                if not isinstance(state, dict):
+                    raise AnswerError("run.json is malformed")
+            except AnswerError:
+                state = {}
+            running = [i for i, c in _cells(state).items() if c["status"] == "running"]
+            if run.timed_out or state.get("done") or not running or running[0] >= len(code_cells):
+                break
+            if opts.notebook_timeout - (time.monotonic() - start) < 15:
+                break
+            # the runner itself was killed from inside: skip that cell and run the notebook again
+            outer_blamed[running[0]] = "the kernel's runner was killed while this cell ran"
+            code_cells[running[0]].source = _STUB
+        if outer_blamed:
+            state.setdefault("blamed", {})
+            if isinstance(state["blamed"], dict):
+                state["blamed"].update({str(k): v for k, v in outer_blamed.items()})
+        task = {"setup": job.setup, "answers": str(scratch / ".answers"),
+                "calls": [{"index": k, "call": e.call, "keys": [key for key, _ in e.exports]}
+                          for k, e in enumerate(job.exercise_set.exercises)]}
+        checked = checker.run(task, timeout=max(120.0, 10.0 * len(task["calls"])))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        for suffix in (".log", ".spec.json"):
+            try:
+                (workdir / f"{job.key}{suffix}").unlink()
+            except OSError:
+                pass
+    return _result(job, state, run, checked, opts)
+
+
+def _cells(state: dict) -> dict[int, dict]:
+    out = {}
+    cells = state.get("cells") if isinstance(state, dict) else None
+    if isinstance(cells, dict):
+        for k, v in cells.items():
+            if isinstance(v, dict) and str(k).isdigit():
+                out[int(k)] = {"status": str(v.get("status", ""))[:20], "message": str(v.get("message", ""))[:2000]}
+    return out
 
 
 def _friendly(message: str, ex_id: str) -> str:
@@ -600,109 +636,162 @@ def _friendly(message: str, ex_id: str) -> str:
     return message
 
 
-def _prepare(path: Path, exercise_set: ExerciseSet, key: str, *, student, per_student_data):
-    """Read and restore one submission: a job to run, or a finished result when unreadable."""
-    result = NotebookResult(passed={e.id: False for e in exercise_set.exercises})
-    try:
-        text = path.read_text(encoding="utf-8")
-        json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        result.notes.append(f"not valid JSON ({type(exc).__name__}: {exc}); is the file a saved notebook?")
-        return None, _fill_messages(result, "the notebook could not be read")
-    except OSError as exc:
-        result.notes.append(f"could not read the file ({exc})")
-        return None, _fill_messages(result, "the notebook could not be read")
-    try:
-        nb = nbformat.reads(text, as_version=4)
-        if not isinstance(nb.get("cells"), list):
-            raise ValueError("it has no list of cells")
-        for cell in nb.cells:
-            if cell.get("cell_type") not in ("code", "markdown", "raw") or not isinstance(cell.get("source"), str):
-                raise ValueError("a cell has no valid type or source")
-            cell.setdefault("metadata", nbformat.NotebookNode())
-        graded, roles = restore_official_cells(nb, exercise_set, student=student,
-                                               per_student_data=per_student_data)
-        nbformat.validate(graded)
-    except Exception as exc:  # noqa: BLE001 - any malformed notebook is graded with zeros
-        result.notes.append(f"not a valid notebook ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
-        return None, _fill_messages(result, "the notebook could not be read")
-    return _Job(key=key, nb=graded, roles=roles), None
-
-
-def _result(job: _Job, exercise_set: ExerciseSet, timeout: int) -> NotebookResult:
-    result = NotebookResult(passed={e.id: False for e in exercise_set.exercises})
-    if job.cells is None:
-        result.notes.append(job.note or "the notebook was not run")
-        return _fill_messages(result, job.note or "the notebook was not run")
-    cells = job.cells
-    for idx in sorted(job.stubbed):
+def _result(job: _Job, state: dict, run, checked: dict, opts: _Options) -> NotebookResult:
+    ex_set = job.exercise_set
+    result = NotebookResult(passed={e.id: False for e in ex_set.exercises}, written=dict(job.written))
+    cells = _cells(state)
+    blamed = {}
+    if isinstance(state.get("blamed"), dict):
+        blamed = {int(k): str(v)[:300] for k, v in state["blamed"].items() if str(k).isdigit()}
+    if opts.mode != "namespace":
+        result.notes.append(WEAK_NOTE)
+    for idx in sorted(blamed):
         role, ex_id = job.roles.get(idx, ("other", None))
         what = "the setup cell" if role == "setup" else (f"the {role} cell of {ex_id}" if ex_id else "a cell")
-        result.notes.append(f"{what} (code cell {idx}) crashed the kernel or did not stop after {timeout} s; "
-                            f"it was skipped")
-    for idx, cell in cells.items():
-        role, _ = job.roles.get(idx, ("other", None))
-        if role == "setup" and not cell.passed:
-            result.notes.append(f"the setup cell failed: {cell.message}")
+        msg = blamed[idx]
+        why = ("killed the kernel's runner" if "runner" in msg else f"did not stop after {opts.timeout} s"
+               if "time limit" in msg else "called exit(), which stops the kernel" if "exit()" in msg
+               else "crashed the kernel (or stopped it)")
+        result.notes.append(f"{what} (code cell {idx}) {why}; it was skipped and the notebook run again")
+    running = [i for i, c in cells.items() if c["status"] == "running"]
+    if run.timed_out or running or not state.get("done"):
+        where = ""
+        if running:
+            role, ex_id = job.roles.get(running[0], ("other", None))
+            where = f" while code cell {running[0]} ({role}{' of ' + ex_id if ex_id else ''}) was running"
+        if run.timed_out:
+            result.notes.append(f"the notebook did not finish within {opts.notebook_timeout:g} s and was stopped{where}")
+        else:
+            result.notes.append(f"the notebook's run ended early{where} (the kernel or its runner was killed)")
+    if state.get("note") and isinstance(state.get("note"), str):
+        result.notes.append(state["note"][:300])
+    for idx, c in sorted(cells.items()):
+        role, ex_id = job.roles.get(idx, ("other", None))
+        what = "the setup cell" if role == "setup" else (f"the {role} cell of {ex_id}" if ex_id else "a cell")
+        if role == "setup" and c["status"] == "error":
+            result.notes.append(f"the setup cell failed: {c['message']}")
+        elif c["status"] in ("timeout", "output") and idx not in blamed:
+            result.notes.append(f"{what} (code cell {idx}) {c['message']}")
+        elif c["status"] == "error" and c["message"].startswith("MemoryError"):
+            result.notes.append(f"{what} (code cell {idx}) ran out of memory (limit {opts.memory_mib} MiB per process)")
+    if "error" in checked:
+        result.notes.append(str(checked["error"]))
+        return _fill_messages(result, "not checked: " + str(checked["error"]))
     solution_errors = {}
     for idx, (role, ex_id) in job.roles.items():
-        if role == "solution" and idx in cells and not cells[idx].passed:
-            solution_errors[ex_id] = ("it crashed the kernel or ran past the time limit"
-                                      if idx in job.stubbed else cells[idx].message)
-    for idx, (role, ex_id) in job.roles.items():
-        if role != "check":
+        c = cells.get(idx)
+        if role == "solution" and c and c["status"] not in ("ok", "running"):
+            solution_errors[ex_id] = ("it stopped the kernel or ran past the time limit" if c["status"] == "skipped"
+                                      else c["message"] or c["status"])
+    check_cell = {ex_id: idx for idx, (role, ex_id) in job.roles.items() if role == "check"}
+    for k, ex in enumerate(ex_set.exercises):
+        passed, message, export_error = checked.get(k, (False, "", "no answer"))
+        result.passed[ex.id] = bool(passed)
+        if passed:
             continue
-        cell = cells.get(idx)
-        if cell is None:
-            result.messages[ex_id] = "the check cell was not run"
-            continue
-        result.passed[ex_id] = cell.passed
-        if cell.passed:
-            continue
-        msg = _friendly(cell.message, ex_id)
-        if msg.startswith("AssertionError: "):
-            msg = msg[len("AssertionError: "):]
-        sol = solution_errors.get(ex_id)
-        if sol and sol.startswith("NotImplementedError"):
-            msg = "not attempted: the solution cell still raises NotImplementedError."
-        elif sol:
-            check_said = "" if msg == _AFTER_TIMEOUT or msg.startswith("`") else f"\nThe check then said: {msg}"
-            msg = f"your solution cell failed: {_friendly(sol, ex_id)}{check_said}"
-        result.messages[ex_id] = msg
+        sol = solution_errors.get(ex.id)
+        if export_error:
+            cell = cells.get(check_cell.get(ex.id, -1))
+            if sol and sol.startswith("NotImplementedError"):
+                msg = "not attempted: the solution cell still raises NotImplementedError."
+            elif sol:
+                msg = f"your solution cell failed: {_friendly(sol, ex.id)}"
+            elif export_error.startswith("no answer") and (cell is None or cell["status"] in ("running", "not_run", "")):
+                msg = "the check was not reached: the notebook stopped before this exercise"
+            else:
+                msg = _friendly(export_error, ex.id)
+        else:
+            msg = message
+            if sol and not sol.startswith("NotImplementedError"):
+                msg = f"your solution cell failed: {_friendly(sol, ex.id)}\nThe check then said: {message}"
+        result.messages[ex.id] = msg
     return result
 
 
+class _Slots:
+    """Parallel slots: each owns a sandbox uid and a trusted checker process."""
+
+    def __init__(self, n: int):
+        from crmlab.course.checker import Checker
+
+        self.free = list(range(n))
+        self.checkers = {i: Checker() for i in range(n)}
+        self.lock = threading.Condition()
+
+    def acquire(self) -> int:
+        with self.lock:
+            while not self.free:
+                self.lock.wait()
+            return self.free.pop()
+
+    def release(self, slot: int) -> None:
+        with self.lock:
+            self.free.append(slot)
+            self.lock.notify()
+
+    def close(self) -> None:
+        for c in self.checkers.values():
+            c.close()
+
+
+def _run_all(jobs: list[_Job], opts: _Options, jobs_n: int, tick=None) -> dict[str, NotebookResult]:
+    results: dict[str, NotebookResult] = {}
+    if not jobs:
+        return results
+    n = max(1, min(jobs_n, len(jobs)))
+    slots = _Slots(n)
+    with tempfile.TemporaryDirectory(prefix="crmlab-grade-") as tmp:
+        os.chmod(tmp, 0o711)  # sandbox users may traverse to their own scratch folder only
+
+        def one(job):
+            slot = slots.acquire()
+            try:
+                try:
+                    res = _run_job(job, Path(tmp), slot, opts, slots.checkers[slot])
+                except Exception as exc:  # noqa: BLE001 - a grader-side failure costs this notebook only
+                    res = NotebookResult(passed={e.id: False for e in job.exercise_set.exercises})
+                    res.notes.append(f"could not be graded ({type(exc).__name__}: {exc})"[:300])
+                    _fill_messages(res, "not graded")
+                results[job.key] = res
+            finally:
+                slots.release(slot)
+                if tick is not None:
+                    tick(1)
+
+        try:
+            with ThreadPoolExecutor(max_workers=n) as pool:
+                list(pool.map(one, jobs))
+        finally:
+            slots.close()
+    return results
+
+
+def _options(timeout, notebook_timeout, memory_mib) -> _Options:
+    from crmlab.course.sandbox import isolation_mode
+
+    timeout = check_positive_int(timeout, name="timeout")
+    if notebook_timeout is None:
+        notebook_timeout = max(300, 5 * timeout)
+    if isinstance(notebook_timeout, bool) or not isinstance(notebook_timeout, (int, float)) or notebook_timeout < 10:
+        raise ValueError(f"notebook_timeout must be a number of seconds of at least 10, got {notebook_timeout!r}.")
+    memory_mib = check_positive_int(memory_mib, name="memory_mib")
+    return _Options(timeout=timeout, notebook_timeout=float(notebook_timeout), memory_mib=memory_mib,
+                    mode=isolation_mode())
+
+
 def grade_notebook(path, exercise_set: ExerciseSet, *, student: str | None = None, timeout: int = 60,
-                   per_student_data: bool | str = False) -> NotebookResult:
+                   per_student_data: bool | str = False, notebook_timeout: float | None = None,
+                   memory_mib: int = 4096) -> NotebookResult:
     """Grade one submitted notebook; never raises for a broken submission.
 
     Returns a :class:`NotebookResult` with pass/fail and the failure message per
     exercise id, and notes explaining anything that prevented normal grading.
     """
-    timeout = check_positive_int(timeout, name="timeout")
-    job, done = _prepare(Path(path), exercise_set, "submission", student=student,
-                         per_student_data=per_student_data)
+    opts = _options(timeout, notebook_timeout, memory_mib)
+    job, done = _prepare(Path(path), exercise_set, "submission", student=student, per_student_data=per_student_data)
     if done is not None:
         return done
-    with tempfile.TemporaryDirectory(prefix="crmlab-grade-") as tmp:
-        _run_jobs([job], Path(tmp), timeout)
-    return _result(job, exercise_set, timeout)
-
-
-def _first_killer(cells: dict[int, CellResult]) -> int | None:
-    for idx in sorted(cells):
-        c = cells[idx]
-        if c.killed:
-            if c.message.startswith("not run"):  # died between cells: blame the previous one
-                return max(idx - 1, 0)
-            return idx
-    return None
-
-
-def _fill_messages(result: NotebookResult, message: str) -> NotebookResult:
-    for ex_id in result.passed:
-        result.messages.setdefault(ex_id, message)
-    return result
+    return _run_all([job], opts, 1)[job.key]
 
 
 # ----------------------------------------------------------------------------- gradebook
@@ -720,8 +809,32 @@ def _find_sets(solutions_dir: Path) -> dict[str, ExerciseSet]:
     return sets
 
 
-def _safe_filename(name: str) -> str:
-    return re.sub(r"[^\w\-.]+", "_", name).strip("._") or "student"
+def _list_notebooks(root: Path) -> list[Path]:
+    """Every ``*.ipynb`` entry below ``root`` (not following directory links; checkpoints skipped)."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d != ".ipynb_checkpoints")
+        found += [Path(dirpath) / f for f in filenames if f.endswith(".ipynb")]
+    return sorted(found, key=lambda p: str(p.relative_to(root)))
+
+
+def _parse_shard(shard) -> tuple[int, int] | None:
+    if shard is None:
+        return None
+    if isinstance(shard, str):
+        m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", shard)
+        if not m:
+            raise ValueError(f"shard must look like 1/4 (part i of n), got {shard!r}.")
+        shard = (int(m.group(1)), int(m.group(2)))
+    if (not isinstance(shard, tuple) or len(shard) != 2 or not all(isinstance(x, int) for x in shard)
+            or not 1 <= shard[0] <= shard[1]):
+        raise ValueError(f"shard must be (i, n) with 1 <= i <= n, e.g. (1, 4) or '1/4', got {shard!r}.")
+    return shard
+
+
+def _shard_of(student: str, n: int) -> int:
+    digest = hashlib.sha256(student.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % n + 1
 
 
 def grade(
@@ -733,6 +846,10 @@ def grade(
     timeout: int = 60,
     progress: bool = True,
     per_student_data: bool | str = False,
+    jobs: int | None = None,
+    shard=None,
+    notebook_timeout: float | None = None,
+    memory_mib: int = 4096,
 ) -> pd.DataFrame:
     """Grade every submitted notebook in a folder into a gradebook.
 
@@ -748,65 +865,98 @@ def grade(
     per_student_data : impose each student's own dataset (see the module docstring);
         True uses ``crm.synth.generate(seed=...)``, a string is an expression
         template with ``{seed}``.
+    jobs : notebooks graded in parallel (default: the number of CPUs).
+    shard : ``(i, n)`` or ``"i/n"``: grade only the i-th of n parts of the class (each
+        student is in exactly one part, chosen from a hash of the name); ``out`` is then
+        a partial gradebook for :func:`crmlab.course.gradebook.merge_gradebooks`.
+    notebook_timeout : wall-clock seconds for one whole notebook (default
+        ``max(300, 5 * timeout)``), whatever its number of cells.
+    memory_mib : memory limit of each process of a kernel, in MiB.
 
     Returns
     -------
     pandas.DataFrame
-        One row per submission: ``student``, ``set``, ``file``, ``exNN.<id>`` (1/0),
+        One row per student and set: ``student``, ``set``, ``file``, ``exNN.<id>`` (1/0),
         ``points``, ``max``, ``total`` (percent), ``concept:<name>`` and ``note``.
 
     Examples
     --------
     >>> from crmlab.course.grade import grade
-    >>> book = grade("submissions/", out="grades.csv")  # doctest: +SKIP
+    >>> book = grade("submissions/", out="grades.csv", jobs=4)  # doctest: +SKIP
     """
     from tqdm.auto import tqdm
+
+    from crmlab.course.gradebook import assemble, write_feedback, write_gradebook
 
     sub = Path(submissions_dir)
     if not sub.is_dir():
         raise ValueError(f"submissions_dir {str(sub)!r} is not a folder; pass the folder that holds the "
                          f"submitted notebooks.")
-    timeout = check_positive_int(timeout, name="timeout")
+    opts = _options(timeout, notebook_timeout, memory_mib)
     if not (isinstance(per_student_data, bool) or (isinstance(per_student_data, str) and "{seed}" in per_student_data)):
         raise ValueError(f"per_student_data must be True, False or an expression with '{{seed}}', "
                          f"got {per_student_data!r}.")
+    jobs_n = (os.cpu_count() or 1) if jobs is None else check_positive_int(jobs, name="jobs")
+    shard = _parse_shard(shard)
     sets = _find_sets(Path(solutions_dir))
-    files = sorted(p for p in sub.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    files = _list_notebooks(sub)
     if not files:
         raise ValueError(f"no notebooks (*.ipynb) found in {str(sub)!r}.")
 
-    entries = []  # (path, rel, student, exercise set or None, notes, job or None, result or None)
-    for i, path in enumerate(files):
+    # group by student and set: the newest file is graded, the others are named in the note
+    entries, groups = [], {}
+    for path in files:
         student, number = parse_submission_name(path, sub)
         notes = []
         if student is None:
             student = path.stem
             notes.append("no student name in the file name (expected alice_NN_topic.ipynb or alice/NN_topic.ipynb)")
         ex_set = sets.get(number) if number else None
-        job = done = None
         if ex_set is None:
             notes.append(f"no exercise set matches this file name (sets: {', '.join(s.name for s in sets.values())})")
-        else:
-            job, done = _prepare(path, ex_set, f"s{i:05d}", student=student, per_student_data=per_student_data)
-        entries.append([path, str(path.relative_to(sub)), student, ex_set, notes, job, done])
+        entry = {"path": path, "rel": str(path.relative_to(sub)), "student": student, "set": ex_set, "notes": notes}
+        if ex_set is None:
+            entries.append(entry)
+            continue
+        groups.setdefault((student, ex_set.number), []).append(entry)
+    for group in groups.values():
+        def mtime(e):
+            try:
+                return os.lstat(e["path"]).st_mtime
+            except OSError:
+                return 0.0
+        group.sort(key=lambda e: (mtime(e), e["rel"]))
+        newest = group[-1]
+        if len(group) > 1:
+            others = ", ".join(e["rel"] for e in group[:-1])
+            newest["notes"].append(f"{len(group)} files for this set; graded the newest, not: {others}")
+        entries.append(newest)
+    if shard is not None:
+        entries = [e for e in entries if _shard_of(e["student"], shard[1]) == shard[0]]
+    entries.sort(key=lambda e: e["rel"])
 
-    jobs = [e[5] for e in entries if e[5] is not None]
-    with tqdm(total=len(files), desc="grading", unit="notebook", disable=not progress, file=sys.stderr) as bar:
-        bar.update(len(files) - len(jobs))
-        with tempfile.TemporaryDirectory(prefix="crmlab-grade-") as tmp:
-            _run_jobs(jobs, Path(tmp), timeout, tick=bar.update)
+    to_run = []
+    for i, e in enumerate(entries):
+        e["job"] = e["done"] = None
+        if e["set"] is not None:
+            e["job"], e["done"] = _prepare(e["path"], e["set"], f"s{i:05d}", student=e["student"],
+                                           per_student_data=per_student_data)
+            if e["job"] is not None:
+                to_run.append(e["job"])
+    with tqdm(total=len(entries), desc="grading", unit="notebook", disable=not progress, file=sys.stderr) as bar:
+        bar.update(len(entries) - len(to_run))
+        results = _run_all(to_run, opts, jobs_n, tick=bar.update)
 
     rows, feedback = [], {}
-    for path, rel, student, ex_set, notes, job, res in entries:
-        row = {"student": student, "set": None, "file": rel}
+    for e in entries:
+        ex_set, student = e["set"], e["student"]
+        row = {"student": student, "set": None, "file": e["rel"]}
         if ex_set is None:
-            row["note"] = "; ".join(notes)
+            row["note"] = "; ".join(e["notes"])
             rows.append(row)
-            feedback.setdefault(student, []).append((rel, None, None, row["note"]))
+            feedback.setdefault(student, []).append({"file": e["rel"], "set": None, "result": None, "row": row})
             continue
-        if job is not None:
-            res = _result(job, ex_set, timeout)
-        notes = notes + res.notes
+        res = results[e["job"].key] if e["job"] is not None else e["done"]
         row["set"] = ex_set.name
         earned = 0.0
         concept_pts: dict[str, list[float]] = {}
@@ -823,55 +973,15 @@ def grade(
         row["total"] = round(100 * earned / ex_set.max_points, 1) if ex_set.max_points else 0.0
         for c, (got, avail) in sorted(concept_pts.items()):
             row[f"concept:{c}"] = round(got / avail, 3) if avail else float("nan")
-        row["note"] = "; ".join(notes)
+        row["note"] = "; ".join(e["notes"] + res.notes)
         rows.append(row)
-        feedback.setdefault(student, []).append((rel, ex_set, res, row["note"]))
+        feedback.setdefault(student, []).append({"file": e["rel"], "set": ex_set, "result": res, "row": row})
 
-    book = _assemble(rows, sets)
+    book = assemble(rows, [s.column(e.id) for s in sets.values() for e in s.exercises])
     if out is not None:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        book.to_csv(out, index=False)
+        write_gradebook(book, out, shard=shard, students={e["student"] for e in entries})
     if feedback_dir is None and out is not None:
-        feedback_dir = out.parent / "feedback"
+        feedback_dir = Path(out).parent / "feedback"
     if feedback_dir is not None:
-        _write_feedback(Path(feedback_dir), feedback, book)
+        write_feedback(Path(feedback_dir), feedback)
     return book
-
-
-def _assemble(rows: list[dict], sets: dict[str, ExerciseSet]) -> pd.DataFrame:
-    ex_cols = [s.column(e.id) for s in sets.values() for e in s.exercises]
-    present = {k for r in rows for k in r}
-    ex_cols = [c for c in ex_cols if c in present]
-    concept_cols = sorted(k for k in present if k.startswith("concept:"))
-    cols = ["student", "set", "file", *ex_cols, "points", "max", "total", *concept_cols, "note"]
-    book = pd.DataFrame(rows, columns=cols)
-    for c in ex_cols:
-        book[c] = book[c].astype("Int64")
-    for c in ("points", "max", "total", *concept_cols):
-        book[c] = book[c].astype(float)
-    book["note"] = book["note"].fillna("").astype(str)
-    return book.sort_values(["student", "set", "file"], na_position="last", kind="stable").reset_index(drop=True)
-
-
-def _write_feedback(folder: Path, feedback: dict, book: pd.DataFrame) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for student, items in sorted(feedback.items()):
-        lines = [f"# Feedback for {student}", ""]
-        for rel, ex_set, res, note in items:
-            if ex_set is None:
-                lines += [f"## {rel}", "", f"Not graded: {note}", ""]
-                continue
-            row = book[(book["file"] == rel)].iloc[0]
-            lines += [f"## {ex_set.name} ({rel}): {row['points']:g} / {row['max']:g} points", ""]
-            if note:
-                lines += [f"Note: {note}", ""]
-            for ex in ex_set.exercises:
-                if res.passed.get(ex.id):
-                    lines.append(f"- \u2714 `{ex.id}`: correct")
-                else:
-                    msg = res.messages.get(ex.id, "failed")
-                    lines += [f"- \u2718 `{ex.id}`:", "", "  ```text",
-                              *("  " + l for l in msg.split("\n")), "  ```"]
-            lines.append("")
-        (folder / f"{_safe_filename(student)}.md").write_text("\n".join(lines), encoding="utf-8")
