@@ -398,7 +398,6 @@ def test_cli_summarize_on_spark(spark, cli, cdnow, cdnow_files, tmp_path):
     (["{glob}", "--observation-end", "1998-06-30", "--amount-col", "spend"], "no column 'spend'"),
     (["{glob}", "--observation-end", "1997-01-15"], "after observation_end=1997-01-15"),
     (["{glob}", "--observation-end", "yesterday-ish"], "is not a date"),
-    (["{glob}", "--observation-end", "1998-06-30", "--engine", "polars"], "--engine must be one of"),
 ])
 def test_cli_errors_are_one_line(cli, cdnow_files, tmp_path, args, message):
     args = [a.format(**cdnow_files) for a in args]
