@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import warnings
 from pathlib import Path
 
@@ -36,10 +37,13 @@ _SYSTEM_FAMILIES = (
     "AR PL UMing CN", "AR PL UKai CN",
 )
 
+_CJK_FILE = re.compile(r"cjk|wqy|wenquan|sourcehan|notos[a-z]*(sc|tc|hk)|droidsansfallback|simhei|msyh|pingfang|"
+                       r"sarasa|uming|ukai|hiragino", re.IGNORECASE)
+
 #: Characters a font must have to count as a Chinese font (from the course's segment names).
 _PROBE = "重要价值客户关键普通小忠诚"
 
-_state: dict = {"family": None, "searched": False, "warned": False}
+_state: dict = {"family": None, "searched": False, "warned": False, "applied": set()}
 
 
 def _has_chinese(path) -> bool:
@@ -53,14 +57,20 @@ def _has_chinese(path) -> bool:
 
 
 def _register(path) -> str | None:
-    """Add a font file to matplotlib's font manager; return its family name if it has Chinese."""
+    """Add a font file to matplotlib's font manager; return its best family for Chinese, if any.
+
+    Matplotlib >= 3.11 registers every face of a collection (``.ttc``), so the Simplified
+    Chinese face of a pan-CJK collection is chosen; older versions see its first face only.
+    """
     from matplotlib import font_manager
 
     path = Path(path)
     if not path.is_file() or not _has_chinese(path):
         return None
     font_manager.fontManager.addfont(str(path))
-    return font_manager.FontProperties(fname=str(path)).get_name()
+    faces = [e.name for e in font_manager.fontManager.ttflist if Path(e.fname) == path]
+    preferred = [f for f in _SYSTEM_FAMILIES if f in faces]
+    return preferred[0] if preferred else (faces[0] if faces else None)
 
 
 def _packaged_font() -> str | None:
@@ -82,6 +92,13 @@ def _system_font() -> str | None:
     for family in _SYSTEM_FAMILIES:
         if family in by_name and _has_chinese(by_name[family]):
             return family
+    # fonts installed after matplotlib built its font cache are not in ttflist: look at the
+    # font files themselves (only those whose names suggest CJK, as reading every font is slow)
+    for path in sorted(font_manager.findSystemFonts()):
+        if _CJK_FILE.search(Path(path).name):
+            family = _register(path)
+            if family:
+                return family
     return None
 
 
@@ -145,6 +162,11 @@ def use_cjk_font(font: str | Path | None = None) -> str | None:
         return None
     current = mpl.rcParams["font.family"]
     current = [current] if isinstance(current, str) else list(current)
-    if family not in current:
-        mpl.rcParams["font.family"] = [*current, family]
+    # replace a CJK family set by an earlier call, keep whatever the user put first
+    wanted = [f for f in current if f not in _state["applied"] or f == family]
+    if family not in wanted:
+        wanted.append(family)
+    if wanted != current:
+        mpl.rcParams["font.family"] = wanted
+    _state["applied"].add(family)
     return family
