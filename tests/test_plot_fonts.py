@@ -169,3 +169,12 @@ def test_bad_font_arguments(tmp_path):
         crm.plot.use_cjk_font("No Such Font Family")
     with pytest.raises(TypeError, match="font must be"):
         crm.plot.use_cjk_font(12)
+
+
+def test_an_explicit_font_stays_chosen(cjk_family, monkeypatch):
+    monkeypatch.setattr(_fonts, "_state", {"family": None, "searched": False, "warned": False, "applied": set()})
+    path = font_manager.findfont(font_manager.FontProperties(family=[cjk_family]), fallback_to_default=False)
+    chosen = crm.plot.use_cjk_font(path)
+    assert mpl.rcParams["font.family"][-1] == chosen
+    crm.plot.pyramid_plot(customer_pyramid(np.arange(1, 21, dtype=float)))  # calls use_cjk_font() again
+    assert mpl.rcParams["font.family"][-1] == chosen and crm.plot.use_cjk_font() == chosen

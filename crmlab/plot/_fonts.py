@@ -116,7 +116,8 @@ def use_cjk_font(font: str | Path | None = None) -> str | None:
     ----------
     font : str or path-like, optional
         A font file (``.ttf``, ``.otf``, ``.ttc``) or the family name of an installed
-        font to use instead of the one found automatically.
+        font to use instead of the one found automatically; it stays the choice for the
+        rest of the session.
 
     Returns
     -------
@@ -153,6 +154,8 @@ def use_cjk_font(font: str | Path | None = None) -> str | None:
         if not _has_chinese(names[font]):
             raise ValueError(f"font family {font!r} has no Chinese glyphs (e.g. {_PROBE[0]!r}); choose a CJK font.")
         family = str(font)
+    if font is not None:  # the helpers' later automatic calls keep this choice
+        _state.update(family=family, searched=True)
     if family is None:
         if not _state["warned"]:
             _state["warned"] = True
