@@ -29,7 +29,8 @@ import json, sys, time
 t0 = time.perf_counter()
 import crmlab.cli
 wall = time.perf_counter() - t0
-heavy = [m for m in ("pandas", "numpy", "duckdb", "ibis", "pyspark", "matplotlib", "crmlab.engines") if m in sys.modules]
+heavy = ("pandas", "numpy", "duckdb", "ibis", "pyspark", "matplotlib", "crmlab.engines")
+heavy = [m for m in heavy if m in sys.modules]
 t0 = time.perf_counter()
 import crmlab.engines.cli
 engines = time.perf_counter() - t0
@@ -115,21 +116,25 @@ def main() -> None:
         f"| `python -c pass` (interpreter start-up alone) | {python_only['median_s']} | {python_only['min_s']} | "
         f"{python_only['max_s']} |",
         "",
-        f"`import crmlab.cli`: {imports['import_cli_s']} s, heavy modules loaded: {imports['heavy_modules_loaded'] or 'none'}; "
+        f"`import crmlab.cli`: {imports['import_cli_s']} s, "
+        f"heavy modules loaded: {imports['heavy_modules_loaded'] or 'none'}; "
         f"importing `crmlab.engines.cli` (what `--help` paid before the subcommands were loaded lazily): "
         f"{imports['import_engines_cli_s']} s.",
         "",
-        f"## generate, {args.customers:,} customers: {stages['generate_s']} s; save parquet {stages['save_s']['parquet']} s, "
+        f"## generate, {args.customers:,} customers: {stages['generate_s']} s; "
+        f"save parquet {stages['save_s']['parquet']} s, "
         f"csv {stages['save_s']['csv']} s",
         "",
         "| stage | share of generate, measured | share the progress bar uses |", "|---|---:|---:|",
-        *(f"| {s} | {stages['stage_share_measured'].get(s, 0):.3f} | {u:.2f} |" for s, u in stages["stage_share_used"].items()),
+        *(f"| {s} | {stages['stage_share_measured'].get(s, 0):.3f} | {u:.2f} |"
+          for s, u in stages["stage_share_used"].items()),
         "",
         "| at | time left shown (s) | real time left (s) |", "|---:|---:|---:|",
         *(f"| {e['at']:.0%} | {e['predicted_left_s']} | {e['real_left_s']} |" for e in stages["eta_checks"]),
         "",
         f"Seconds per 100,000 customers, measured {json.dumps(stages['seconds_per_100k_measured'])}; "
-        f"used by the CLI to split its bar between generating and saving {json.dumps(stages['seconds_per_100k_used'])}.",
+        f"used by the CLI to split its bar between generating and saving "
+        f"{json.dumps(stages['seconds_per_100k_used'])}.",
         "",
         f"Targets met: {payload['targets']}.",
     ]

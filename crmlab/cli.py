@@ -37,7 +37,8 @@ __all__ = ["app", "main", "fail", "LAZY_COMMANDS"]
 LAZY_COMMANDS = {
     "release": ("crmlab.course.cli", "Write the student notebooks (solutions stubbed, outputs cleared) from the "
                                      "solution notebooks."),
-    "grade": ("crmlab.course.cli", "Grade every submitted notebook with nbval into a gradebook CSV and feedback files."),
+    "grade": ("crmlab.course.cli", "Grade every submitted notebook with nbval into a gradebook CSV and feedback "
+                                   "files."),
     "summarize": ("crmlab.engines.cli", "Per-customer frequency, recency, T and monetary value of a transaction log."),
 }
 
@@ -120,7 +121,7 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-class Format(str, enum.Enum):
+class Format(enum.StrEnum):
     auto = "auto"
     csv = "csv"
     parquet = "parquet"

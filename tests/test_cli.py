@@ -192,7 +192,7 @@ def test_summarize_hides_pyspark_future_warnings_only(tmp_path, cdnow_csv, monke
     def noisy(*args, **kwargs):
         warnings.warn_explicit("PySpark does not yet fully support pandas >= 3.0.0.", FutureWarning,
                                "functions.py", 1, module="pyspark.sql.pandas.functions")
-        warnings.warn("a crmlab deprecation that users must see", FutureWarning)
+        warnings.warn("a crmlab deprecation that users must see", FutureWarning, stacklevel=2)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(engines, "summarize", noisy)

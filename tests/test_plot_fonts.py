@@ -54,7 +54,8 @@ def _draw_and_collect(fig, caplog):
 def _eight_classes():
     rng = np.random.default_rng(0)
     labels = np.repeat(RFM_ZH, 5)
-    features = pd.DataFrame({"monetary": rng.gamma(2.0, 50.0, labels.size), "frequency": rng.integers(1, 9, labels.size)})
+    features = pd.DataFrame({"monetary": rng.gamma(2.0, 50.0, labels.size),
+                             "frequency": rng.integers(1, 9, labels.size)})
     return profile_segments(features, labels, value_col="monetary")
 
 

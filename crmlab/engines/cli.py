@@ -21,11 +21,11 @@ from crmlab.engines import ENGINES
 
 __all__ = ["register", "Engine", "TimeUnit"]
 
-Engine = enum.Enum("Engine", [(name, name) for name in ENGINES], type=str)
+Engine = enum.StrEnum("Engine", [(name, name) for name in ENGINES])
 Engine.__doc__ = "The engines of :data:`crmlab.engines.ENGINES`, as command-line choices."
 
 
-class TimeUnit(str, enum.Enum):
+class TimeUnit(enum.StrEnum):
     """Unit of recency and T: D (days) or W (weeks = days / 7)."""
 
     D = "D"

@@ -128,7 +128,8 @@ def segment_share_plot(profile: pd.DataFrame, *, ax=None, lang: str = "both"):
     >>> import pandas as pd
     >>> from crmlab.segmentation import profile_segments
     >>> f = pd.DataFrame({"monetary": [900.0, 20.0, 30.0, 50.0]})
-    >>> prof = profile_segments(f, ["重要价值客户", "一般挽留客户", "一般挽留客户", "一般挽留客户"], value_col="monetary")
+    >>> names = ["重要价值客户", "一般挽留客户", "一般挽留客户", "一般挽留客户"]
+    >>> prof = profile_segments(f, names, value_col="monetary")
     >>> [t.get_text() for t in segment_share_plot(prof).get_yticklabels()]
     ['一般挽留客户 general win-back', '重要价值客户 important value']
     """
