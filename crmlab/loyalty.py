@@ -39,6 +39,7 @@ __all__ = [
     "LOYALTY_COMPONENTS",
     "loyalty_matrix",
     "LOYALTY_TYPES",
+    "LOYALTY_TYPES_ZH",
     "satisfaction_loyalty_curve",
     "JONES_SASSER_ZONES",
     "programme_effect",
@@ -51,6 +52,10 @@ LOYALTY_TYPES = {
     (False, False): "no loyalty",
 }
 """Dick & Basu (1994) cells keyed by (high relative attitude, high repeat patronage)."""
+
+LOYALTY_TYPES_ZH = {"true loyalty": "真正忠诚", "latent loyalty": "潜在忠诚", "spurious loyalty": "虚假忠诚",
+                    "no loyalty": "不忠诚"}
+"""The Chinese names of the :data:`LOYALTY_TYPES` cells (used in the figures)."""
 
 JONES_SASSER_ZONES = {"defection": (1, 2), "indifference": (3, 4), "affection": (5, 5)}
 """Zones of Jones & Sasser (1995) on a 1-5 satisfaction scale (inclusive bounds)."""

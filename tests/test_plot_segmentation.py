@@ -93,3 +93,18 @@ def test_cohort_heatmap_and_stage_flow():
     bars = [p for p in ax.patches if p.get_width() > 0]
     assert sorted(round(b.get_width(), 2) for b in bars) == [0.25, 0.75, 1.0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["new (n=4)", "loyal (n=4)"]
+
+
+def test_segment_share_plot_bars_are_the_profile_shares():
+    # by hand: value 900 / 100 / 0 of 1000, customers 1 / 3 / 1 of 5; bars sorted by value share
+    f = pd.DataFrame({"monetary": [900.0, 20.0, 30.0, 50.0, 0.0]})
+    labels = ["重要价值客户", "一般挽留客户", "一般挽留客户", "一般挽留客户", "cluster x"]
+    ax = crm.plot.segment_share_plot(profile_segments(f, labels, value_col="monetary"))
+    red, grey = matplotlib.colors.to_rgb("tab:red"), matplotlib.colors.to_rgb("tab:grey")
+    bars = sorted(ax.patches, key=lambda p: p.get_y())
+    assert [b.get_width() for b in bars if b.get_facecolor()[:3] == red] == pytest.approx([0.0, 0.1, 0.9])
+    assert [b.get_width() for b in bars if b.get_facecolor()[:3] == grey] == pytest.approx([0.2, 0.6, 0.2])
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "cluster x", "一般挽留客户 general win-back", "重要价值客户 important value"]
+    with pytest.raises(ValueError, match="has no column 'value_share'"):
+        crm.plot.segment_share_plot(pd.DataFrame({"share": [1.0]}))

@@ -101,7 +101,7 @@ def _visible_paths() -> list[str]:
 
     paths = [sys.base_prefix, sys.prefix, str(Path(crmlab.__file__).resolve().parent)]
     try:
-        from crmlab.datasets import _retail_root
+        from crmlab.data.loaders import _retail_root
 
         root = Path(str(_retail_root())).resolve()
         if not str(root).startswith(paths[-1]):

@@ -106,19 +106,31 @@ class CRMData:
         period = f"{self.observation_start.date()} to {self.observation_end.date()}"
         return f"CRMData({len(self.customers):,} customers, {period})\n{rows}"
 
-    def save(self, directory, format: str = "csv") -> Path:
-        """Write every table (and ``meta.json``) to ``directory``; :meth:`load` reads it back exactly."""
+    def save(self, directory, format: str = "csv", *, progress=None) -> Path:
+        """Write every table (and ``meta.json``) to ``directory``; :meth:`load` reads it back exactly.
+
+        ``progress``, if given, is called as ``progress(fraction_done, table_name)`` before
+        and after each table (the fraction counts rows written).
+        """
         check_choice(format, _FORMATS, name="format")
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be None or a callable(fraction, stage), got {progress!r}.")
+        total_rows, rows_done = max(sum(len(df) for df in self.tables.values()), 1), 0
         directory = Path(directory)
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ValueError(f"Cannot create directory {str(directory)!r}: {exc.strerror}. Choose a writable path.") from exc
         for name, df in self.tables.items():
+            if progress is not None:
+                progress(rows_done / total_rows, name)
             if format == "csv":
                 df.to_csv(directory / f"{name}.csv", index=False, date_format="%Y-%m-%d %H:%M:%S")
             else:
                 df.to_parquet(directory / f"{name}.parquet", index=False)
+            rows_done += len(df)
+            if progress is not None:
+                progress(rows_done / total_rows, name)
         meta = {"observation_start": str(self.observation_start), "observation_end": str(self.observation_end),
                 "format": format}
         if self.config is not None:

@@ -1,5 +1,8 @@
 """``crmlab summarize``: the per-customer summary of a large log, from files to a file.
 
+Bad choices (``--engine``, ``--time-unit``) are usage errors (exit code 2); errors in the
+data or from the engine print one line and exit with code 1.
+
 >>> import typer
 >>> app = typer.Typer()
 >>> register(app)
@@ -7,16 +10,26 @@
 
 from __future__ import annotations
 
+import enum
+import warnings
 from pathlib import Path
 
 import typer
 
-__all__ = ["register"]
+from crmlab.cli import fail
+from crmlab.engines import ENGINES
+
+__all__ = ["register", "Engine", "TimeUnit"]
+
+Engine = enum.StrEnum("Engine", [(name, name) for name in ENGINES])
+Engine.__doc__ = "The engines of :data:`crmlab.engines.ENGINES`, as command-line choices."
 
 
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(code)
+class TimeUnit(enum.StrEnum):
+    """Unit of recency and T: D (days) or W (weeks = days / 7)."""
+
+    D = "D"
+    W = "W"
 
 
 def summarize(
@@ -24,8 +37,10 @@ def summarize(
     out: Path = typer.Option(..., "--out", "-o", help="Output file, .parquet or .csv."),
     observation_end: str = typer.Option(..., "--observation-end",
                                         help="Last day of the observation window (YYYY-MM-DD)."),
-    engine: str = typer.Option("duckdb", "--engine", help="duckdb (default, out of core), spark or pandas."),
-    time_unit: str = typer.Option("D", "--time-unit", help="D (days) or W (weeks = days / 7) for recency and T."),
+    engine: Engine = typer.Option("duckdb", "--engine", case_sensitive=False,
+                                  help="duckdb (out of core), spark or pandas."),
+    time_unit: TimeUnit = typer.Option(TimeUnit.D, "--time-unit",
+                                       help="D (days) or W (weeks = days / 7) for recency and T."),
     customer_col: str = typer.Option("customer_id", "--customer-col", help="Customer id column."),
     date_col: str = typer.Option("date", "--date-col", help="Purchase date column."),
     amount_col: str = typer.Option("amount", "--amount-col", help="Amount column ('' for none)."),
@@ -37,18 +52,17 @@ def summarize(
     """
     from crmlab import engines
 
-    if engine not in engines.ENGINES:
-        _fail(f"--engine must be one of {', '.join(engines.ENGINES)}, got {engine!r}.")
-    if time_unit not in ("D", "W"):
-        _fail(f"--time-unit must be D or W, got {time_unit!r}.")
     try:
-        info = engines.summarize(input, out, observation_end=observation_end, customer_col=customer_col,
-                                 date_col=date_col, amount_col=amount_col or None, time_unit=time_unit,
-                                 engine=engine)
+        with warnings.catch_warnings():
+            # PySpark warns that it is not tested with pandas 3; the summary does not depend on it
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"pyspark(\.|$)")
+            info = engines.summarize(input, out, observation_end=observation_end, customer_col=customer_col,
+                                     date_col=date_col, amount_col=amount_col or None,
+                                     time_unit=TimeUnit(time_unit).value, engine=Engine(engine).value)
     except (FileNotFoundError, ValueError, TypeError, ImportError) as exc:
-        _fail(" ".join(str(exc).split()))
+        fail(str(exc))
     except Exception as exc:  # engine errors (bad CSV, Spark/Java problems): one line, no traceback
-        _fail(f"{type(exc).__name__}: {' '.join(str(exc).split())[:500]}")
+        fail(f"{type(exc).__name__}: {' '.join(str(exc).split())[:500]}")
     typer.echo(f"Summarised {info['rows']:,} transactions into {info['customers']:,} customers "
                f"with {info['engine']} in {info['seconds']:.1f} s -> {info['out']}")
 

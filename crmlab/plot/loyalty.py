@@ -5,7 +5,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from crmlab.validation import require_columns
+from crmlab.plot._fonts import use_cjk_font
+from crmlab.plot._labels import LANGS, term_label
+from crmlab.validation import check_choice, require_columns
 
 __all__ = ["satisfaction_loyalty_plot", "loyalty_matrix_plot"]
 
@@ -37,11 +39,13 @@ def satisfaction_loyalty_plot(curve: pd.DataFrame, *, ax=None, **kwargs):
 
 
 def loyalty_matrix_plot(data: pd.DataFrame, *, attitudinal: str, behavioural: str, hue: str = "loyalty_type",
-                        ax=None, jitter: float = 0.15, random_state: int | None = 0):
+                        ax=None, jitter: float = 0.15, random_state: int | None = 0, lang: str = "both"):
     """Scatter of attitude × behaviour coloured by Dick & Basu cell, with the cut lines.
 
     ``data`` comes from :func:`crmlab.loyalty.loyalty_matrix`; points are jittered
-    (``jitter``, fixed ``random_state``) because ratings and counts repeat.
+    (``jitter``, fixed ``random_state``) because ratings and counts repeat. The cells of the
+    loyalty matrix (忠诚度矩阵) are named in ``lang``: ``"both"`` (default,
+    ``真正忠诚 true loyalty``), ``"zh"`` or ``"en"``.
 
     >>> import pandas as pd, crmlab as crm
     >>> df = pd.DataFrame({"att": [6, 6, 2, 2], "orders": [9, 1, 9, 1]})
@@ -50,7 +54,9 @@ def loyalty_matrix_plot(data: pd.DataFrame, *, attitudinal: str, behavioural: st
     """
     import numpy as np
 
+    check_choice(lang, LANGS, name="lang")
     require_columns(data, [attitudinal, behavioural, hue], name="data")
+    use_cjk_font()
     ax = plt.subplots(figsize=(6.5, 4.5))[1] if ax is None else ax
     rng = np.random.default_rng(random_state)
     colours = {"true loyalty": "tab:green", "latent loyalty": "tab:blue", "spurious loyalty": "tab:orange",
@@ -58,7 +64,7 @@ def loyalty_matrix_plot(data: pd.DataFrame, *, attitudinal: str, behavioural: st
     for name, part in data.groupby(hue, sort=True):
         xj = part[behavioural] + rng.uniform(-jitter, jitter, len(part))
         yj = part[attitudinal] + rng.uniform(-jitter, jitter, len(part))
-        ax.scatter(xj, yj, s=10, alpha=0.5, label=f"{name} ({len(part)})", color=colours.get(name))
+        ax.scatter(xj, yj, s=10, alpha=0.5, label=f"{term_label(name, lang)} ({len(part)})", color=colours.get(name))
     if "behaviour_cut" in data.attrs:
         ax.axvline(data.attrs["behaviour_cut"], color="black", lw=1, ls="--")
         ax.axhline(data.attrs["attitude_cut"], color="black", lw=1, ls="--")

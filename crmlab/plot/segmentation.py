@@ -12,9 +12,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from crmlab.plot._fonts import use_cjk_font
+from crmlab.plot._labels import LANGS, term_label
 from crmlab.validation import check_choice, check_frame
 
-__all__ = ["rfm_heatmap", "choose_k_plot", "segment_profile_plot", "lorenz_plot", "pyramid_plot"]
+__all__ = ["rfm_heatmap", "choose_k_plot", "segment_profile_plot", "segment_share_plot", "lorenz_plot",
+           "pyramid_plot"]
 
 
 def _heatmap(data, **kwargs):
@@ -82,13 +85,16 @@ def choose_k_plot(table: pd.DataFrame, *, ax=None):
     return ax
 
 
-def segment_profile_plot(profile: pd.DataFrame, *, columns=None, ax=None, **kwargs):
+def segment_profile_plot(profile: pd.DataFrame, *, columns=None, ax=None, lang: str = "both", **kwargs):
     """Personas at a glance: each segment's mean relative to the average customer.
 
     Colour shows the ratio of the segment mean to the overall mean (1 = average, blue
     below, red above); the numbers are the segment means themselves. ``profile`` comes
-    from :func:`crmlab.segmentation.profile_segments`.
+    from :func:`crmlab.segmentation.profile_segments`. Segments named by the course's
+    schemes (RFM classes, pyramid tiers) are labelled in ``lang``: ``"both"`` (default,
+    ``重要价值客户 important value``), ``"zh"`` or ``"en"``.
     """
+    check_choice(lang, LANGS, name="lang")
     profile = check_frame(profile, required=["n_customers"], name="profile")
     skip = {"n_customers", "share", "value_share"}
     columns = [c for c in profile.columns if c not in skip and pd.api.types.is_numeric_dtype(profile[c])] \
@@ -97,13 +103,50 @@ def segment_profile_plot(profile: pd.DataFrame, *, columns=None, ax=None, **kwar
     means = profile[columns]
     overall = (means.mul(profile["n_customers"], axis=0).sum() / profile["n_customers"].sum())
     ratio = means.div(overall.where(overall != 0))
+    use_cjk_font()
     ax = _ax(ax, (min(1.2 * len(columns) + 3, 12), 0.6 * len(profile) + 2))
     _heatmap(ratio, annot=means.round(2), fmt="g", cmap=kwargs.pop("cmap", "RdBu_r"), center=1.0,
                 cbar_kws={"label": "segment mean / overall mean"}, ax=ax, **kwargs)
-    ax.set_yticklabels([f"{i} ({s:.0%})" for i, s in zip(profile.index, profile["n_customers"] / profile["n_customers"].sum())],
+    ax.set_yticklabels([f"{term_label(i, lang)} ({s:.0%})"
+                        for i, s in zip(profile.index, profile["n_customers"] / profile["n_customers"].sum())],
                        rotation=0)
     ax.set_ylabel("segment (share of customers)")
     ax.set_xlabel("")
+    return ax
+
+
+def segment_share_plot(profile: pd.DataFrame, *, ax=None, lang: str = "both"):
+    """Share of customers and share of value of each segment, side by side.
+
+    ``profile`` comes from :func:`crmlab.segmentation.profile_segments` with
+    ``value_col`` (columns ``share`` and ``value_share``), e.g. of the eight RFM classes
+    (RFM 八类客户); segments are sorted by value share and course terms are named in
+    ``lang``: ``"both"`` (default, ``重要价值客户 important value``), ``"zh"`` or ``"en"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crmlab.segmentation import profile_segments
+    >>> f = pd.DataFrame({"monetary": [900.0, 20.0, 30.0, 50.0]})
+    >>> names = ["重要价值客户", "一般挽留客户", "一般挽留客户", "一般挽留客户"]
+    >>> prof = profile_segments(f, names, value_col="monetary")
+    >>> [t.get_text() for t in segment_share_plot(prof).get_yticklabels()]
+    ['一般挽留客户 general win-back', '重要价值客户 important value']
+    """
+    check_choice(lang, LANGS, name="lang")
+    profile = check_frame(profile, required=["share", "value_share"], numeric=["share", "value_share"],
+                          name="profile")
+    table = profile.sort_values("value_share")
+    use_cjk_font()
+    ax = _ax(ax, (7, 0.45 * len(table) + 1.5))
+    y = range(len(table))
+    ax.barh([i + 0.2 for i in y], table["value_share"], height=0.4, color="tab:red", label="share of value")
+    ax.barh([i - 0.2 for i in y], table["share"], height=0.4, color="tab:grey", label="share of customers")
+    ax.set_yticks(list(y))
+    ax.set_yticklabels([term_label(name, lang) for name in table.index])
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_xlabel("share")
+    ax.legend(loc="lower right")
     return ax
 
 
@@ -147,29 +190,34 @@ def lorenz_plot(data, *, value: str | None = None, top: float = 0.2, label: str 
     return ax
 
 
-def pyramid_plot(pyramid: pd.DataFrame, *, ax=None, colors=("tab:red", "tab:orange", "tab:grey")):
+def pyramid_plot(pyramid: pd.DataFrame, *, ax=None, colors=("tab:red", "tab:orange", "tab:grey"),
+                 lang: str = "both"):
     """The customer pyramid: one centred bar per tier, key customers on top.
 
     Bar width is the tier's share of customers; the label gives its share of value (and
     of net value when costs were given). ``pyramid`` comes from
-    :func:`crmlab.segmentation.customer_pyramid`.
+    :func:`crmlab.segmentation.customer_pyramid`. Tiers are named in ``lang``:
+    ``"both"`` (default, ``关键客户 key``), ``"zh"`` or ``"en"``.
     """
+    check_choice(lang, LANGS, name="lang")
     pyramid = check_frame(pyramid, required=["customer_share", "value_share"],
                           numeric=["customer_share", "value_share"], name="pyramid")
+    use_cjk_font()
     ax = _ax(ax, (8, 3.2))
     n = len(pyramid)
     for level, (tier, row) in enumerate(pyramid.iterrows()):
         y = n - 1 - level
         w = row["customer_share"]
         ax.barh(y, w, left=-w / 2, color=colors[level % len(colors)], height=0.85)
-        text = f"{tier}: {w:.0%} of customers, {row['value_share']:.0%} of value"
+        text = f"{term_label(tier, lang)}: {w:.0%} of customers, {row['value_share']:.0%} of value"
         if "net_value_share" in pyramid.columns:
             text += f", {row['net_value_share']:.0%} of net value"
         ax.text(0.4, y, text, ha="left", va="center", fontsize=9)
-    ax.set_xlim(-0.55, 1.75)
+    ax.set_xlim(-0.55, 1.85)
     ax.set_yticks([])
     ax.set_xticks([])
     for side in ("left", "right", "top", "bottom"):
         ax.spines[side].set_visible(False)
-    ax.set_title("Customer pyramid (width = share of customers)")
+    ax.set_title({"both": "客户金字塔 Customer pyramid", "zh": "客户金字塔", "en": "Customer pyramid"}[lang]
+                 + " (width = share of customers)")
     return ax

@@ -80,7 +80,7 @@ def generate(
     start: str = "2023-01-01",
     end: str = "2024-12-31",
     config: SimulationConfig | None = None,
-    progress: bool = False,
+    progress=False,
     **overrides,
 ):
     """Simulate the company and return a :class:`crmlab.CRMData`.
@@ -91,7 +91,9 @@ def generate(
     seed : random seed; the same seed gives byte-identical tables.
     start, end : first and last day of the observation window (``end`` inclusive).
     config : a :class:`SimulationConfig`; defaults to the documented company.
-    progress : show a progress bar over the simulation steps.
+    progress : bool or callable
+        True shows a progress bar (total and time left) over every stage; a callable is
+        called as ``progress(fraction_done, stage_name)`` instead (``crmlab generate`` does).
     **overrides : any :class:`SimulationConfig` field, e.g. ``complaint_prob=0``.
 
     >>> import crmlab as crm
@@ -123,9 +125,20 @@ def generate(
     horizon = (end_ts.normalize() + pd.Timedelta(days=1) - start_ts.normalize()) / pd.Timedelta(weeks=1)
     campaign_t = (pd.Timestamp(config.campaign_date) - start_ts.normalize()) / pd.Timedelta(weeks=1)
     rng = np.random.default_rng(seed)
-    sim = _Simulation(config, int(n_customers), rng, horizon, campaign_t, progress)
+    bar = None
+    if progress is True:
+        from crmlab._progress import ProgressBar
+
+        progress = bar = ProgressBar("generating")
+    elif progress is not False and progress is not None and not callable(progress):
+        raise TypeError(f"progress must be True, False or a callable(fraction, stage), got {progress!r}.")
+    sim = _Simulation(config, int(n_customers), rng, horizon, campaign_t, progress or None)
     sim.journey_rng = np.random.default_rng([int(seed), 1])
-    tables = sim.run(start_ts.normalize())
+    try:
+        tables = sim.run(start_ts.normalize())
+    finally:
+        if bar is not None:
+            bar.close()
     # the B2B side draws from its own stream: changing it never changes the consumer tables
     tables.update(generate_b2b(config.b2b, np.random.default_rng([int(seed), 2]), start_ts, end_ts))
     for name, df in tables.items():
@@ -133,11 +146,30 @@ def generate(
     return CRMData(**tables, observation_end=obs_end, config=config, start=start_ts.normalize())
 
 
+# share of the run time of each stage (measured at 100,000 customers), for the progress report
+_STAGE_SHARE = {"drawing customers": 0.03, "simulating purchases": 0.11, "transactions": 0.25, "customers": 0.15,
+                "interactions": 0.02, "surveys": 0.02, "campaigns": 0.01, "touchpoints": 0.40, "truth": 0.01}
+
+
 class _Simulation:
     def __init__(self, cfg: SimulationConfig, n: int, rng: np.random.Generator, horizon: float,
-                 campaign_t: float, progress: bool):
+                 campaign_t: float, progress=None):
         self.cfg, self.n, self.rng, self.horizon, self.campaign_t = cfg, n, rng, horizon, campaign_t
         self.progress = progress
+        self._done = 0.0
+
+    def _report(self, stage: str, fraction: float = 1.0, final: bool = True):
+        """Tell ``progress`` the overall fraction done, ``fraction`` of the way through ``stage``."""
+        if self.progress is not None:
+            self.progress(min(self._done + _STAGE_SHARE[stage] * fraction, 1.0), stage)
+            if final:
+                self._done += _STAGE_SHARE[stage]
+
+    def _stage(self, stage: str, build, *args):
+        self._report(stage, 0.0, final=False)
+        out = build(*args)
+        self._report(stage)
+        return out
 
     # -- customers -------------------------------------------------------------------------
     def _draw_customers(self):
@@ -201,11 +233,7 @@ class _Simulation:
         idx, t = idx[keep], t[keep]
         alive[idx] = True
         step = 0
-        bar = None
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(desc="simulating purchases", unit=" steps")
+        n_buyers = max(idx.size, 1)
         while idx.size:
             m = idx.size
             # record state at the campaign date for customers whose next purchase crosses it
@@ -271,10 +299,7 @@ class _Simulation:
                 alive_at_campaign[ei[cross]] = True
             idx, t = idx[~ended], t[~ended]
             step += 1
-            if bar is not None:
-                bar.update(1)
-        if bar is not None:
-            bar.close()
+            self._report("simulating purchases", 1 - idx.size / n_buyers, final=False)
         self.ev, self.comp, self.surv = ev, comp, surv
         self.final_lam, self.final_sat, self.member_since = lam, sat, member_since
         self.alive_end, self.dropout_time, self.last_activity = alive, dropout_time, last_activity
@@ -285,19 +310,19 @@ class _Simulation:
 
     # -- tables -----------------------------------------------------------------------------
     def run(self, start: pd.Timestamp) -> dict[str, pd.DataFrame]:
-        self._draw_customers()
-        self._simulate_purchases()
-        tx, lines, products = self._transactions(start)
+        self._stage("drawing customers", self._draw_customers)
+        self._stage("simulating purchases", self._simulate_purchases)
+        tx, lines, products = self._stage("transactions", self._transactions, start)
         return {
-            "customers": self._customers(start, tx),
+            "customers": self._stage("customers", self._customers, start, tx),
             "transactions": tx,
             "order_lines": lines,
             "products": products,
-            "interactions": self._interactions(start, tx),
-            "surveys": self._surveys(start, tx),
-            "campaigns": self._campaigns(start),
-            "touchpoints": self._touchpoints(start, tx),
-            "truth": self._truth(start),
+            "interactions": self._stage("interactions", self._interactions, start, tx),
+            "surveys": self._stage("surveys", self._surveys, start, tx),
+            "campaigns": self._stage("campaigns", self._campaigns, start),
+            "touchpoints": self._stage("touchpoints", self._touchpoints, start, tx),
+            "truth": self._stage("truth", self._truth, start),
         }
 
     def _transactions(self, start):
