@@ -11,10 +11,15 @@ Spend and contractual retention: :class:`GammaGammaModel`, :class:`ShiftedBetaGe
 Value: :func:`customer_lifetime_value` (discounted, with an interval), :func:`simple_clv`.
 Evaluation against a holdout period: :mod:`crmlab.clv.evaluation`.
 
+The models are scikit-learn estimators and record the time unit of the summary they were
+fitted on (``time_unit_``, from ``summary.attrs["time_unit"]``); predictions, CLV and
+evaluations refuse a summary in another unit. ``docs/lifetimes_mapping.md`` maps the names
+of the ``lifetimes`` package to these.
+
 >>> import crmlab as crm
 >>> bg = crm.clv.BetaGeoModel().fit(crm.load_cdnow("summary"))
->>> round(bg.log_likelihood_, 1)
--9582.4
+>>> round(bg.log_likelihood_, 1), bg.time_unit_
+(-9582.4, 'W')
 """
 
 from crmlab.clv._base import ConvergenceError, ConvergenceWarning
