@@ -13,8 +13,8 @@ the grader uses it only to explain failures, never to decide a verdict.
   answer the interrupt, or dies while a cell runs, that cell is blamed, replaced by a
   cell that raises, and the notebook runs again from the top (at most three times, and
   never past the notebook's deadline).
-- A kernel that stops *between* cells (IPython ``exit()`` at the end of a cell) is
-  blamed on the cell that had just finished, not on the next one.
+- IPython ``exit()`` is recognised from the cell's reply (the ``ask_exit`` payload) and
+  blamed on the cell that called it, not on the next one.
 - Output is counted, not stored: a cell that prints more than the output cap is
   stopped like an endless loop.
 """
@@ -161,11 +161,9 @@ def _execute(nb_path: Path, cells: list[str], stubbed: set[int], cell_timeout: f
                 status, message = _run_cell(km, kc, code, min(limit, remaining), budget)
                 if status in ("timeout", "output", "timeout_kill"):
                     _kill_strays(km)
-            except _Dead as dead:
-                if str(dead) == "not started" and idx > 0:
-                    results[idx] = {"status": "not_run", "message": "not run: the kernel had stopped"}
-                    results[idx - 1] = {"status": "died", "message": "the kernel stopped after this cell (exit() or a crash)"}
-                    return idx - 1
+            except _Dead:
+                # exit() at the end of a cell is caught from its reply (ask_exit); a kernel that
+                # dies now died in this cell, even before its first message reached us
                 results[idx] = {"status": "died", "message": "the kernel died while this cell ran"}
                 return idx
             if status == "timeout_kill":
