@@ -94,12 +94,15 @@ def _system_font() -> str | None:
             return family
     # fonts installed after matplotlib built its font cache are not in ttflist: look at the
     # font files themselves (only those whose names suggest CJK, as reading every font is slow)
-    for path in sorted(font_manager.findSystemFonts()):
-        if _CJK_FILE.search(Path(path).name):
-            family = _register(path)
-            if family:
-                return family
-    return None
+    # every face is registered (regular first), so matplotlib finds a normal weight and does
+    # not fall back to the bold face with a "findfont" message
+    candidates = [p for p in font_manager.findSystemFonts() if _CJK_FILE.search(Path(p).name)]
+    candidates.sort(key=lambda p: ("regular" not in Path(p).name.lower(), Path(p).name))
+    found = None
+    for path in candidates:
+        family = _register(path)
+        found = found or family
+    return found
 
 
 def _find() -> str | None:
