@@ -94,8 +94,9 @@ def _delegate(kind: str, transactions, engine, **kwargs) -> pd.DataFrame:
 
 
 def _with_unit(table: pd.DataFrame, time_unit: str, observation_end: pd.Timestamp) -> pd.DataFrame:
+    # attrs hold plain strings, so a summary saves to parquet (its metadata is JSON)
     table.attrs["time_unit"] = time_unit
-    table.attrs["observation_end"] = observation_end.normalize()
+    table.attrs["observation_end"] = observation_end.normalize().date().isoformat()
     return table
 
 
@@ -260,7 +261,7 @@ def calibration_holdout(
         out = _delegate("calibration_holdout", transactions, engine, cutoff=cut, observation_end=obs_end,
                         customer_col=customer_col, date_col=date_col, amount_col=amount_col, time_unit=time_unit)
         out = _with_unit(out, time_unit, cut)
-        out.attrs["holdout_end"] = obs_end.normalize()
+        out.attrs["holdout_end"] = obs_end.date().isoformat()
         return out
     tx = check_transactions(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
                             observation_end=obs_end)
@@ -280,7 +281,7 @@ def calibration_holdout(
         cal["monetary_value_holdout"] = holdout[amount_col].mean().reindex(cal.index, fill_value=0.0)
     cal["duration_holdout"] = (obs_end.normalize() - cut.normalize()) / unit
     cal = _with_unit(cal, time_unit, cut)
-    cal.attrs["holdout_end"] = obs_end.normalize()
+    cal.attrs["holdout_end"] = obs_end.date().isoformat()
     return cal
 
 

@@ -385,3 +385,13 @@ def test_summary_records_its_time_unit(cdnow):
     np.testing.assert_allclose(months["T"] * 30.4375, days["T"])
     ch = calibration_holdout(cdnow, cutoff="1997-09-30", observation_end="1998-06-30", time_unit="W")
     assert ch.attrs["time_unit"] == "W"
+
+
+def test_summaries_save_to_parquet_with_their_attrs(cdnow, tmp_path):
+    s = customer_summary(cdnow, observation_end="1998-06-30", time_unit="W")
+    s.to_parquet(tmp_path / "s.parquet")
+    back = pd.read_parquet(tmp_path / "s.parquet")
+    assert back.attrs["time_unit"] == "W" and back.attrs["observation_end"] == "1998-06-30"
+    ch = calibration_holdout(cdnow, cutoff="1997-09-30", observation_end="1998-06-30")
+    ch.to_parquet(tmp_path / "ch.parquet")
+    assert pd.read_parquet(tmp_path / "ch.parquet").attrs["holdout_end"] == "1998-06-30"
