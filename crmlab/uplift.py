@@ -342,14 +342,43 @@ def qini_coefficient(y: ArrayLike, treatment: ArrayLike, uplift: ArrayLike) -> f
     return float(_area_above_random(curve, "qini") / curve["n"].iloc[-1])
 
 
-def _normalised_area(actual: pd.DataFrame, perfect: pd.DataFrame, column: str) -> float:
-    best = _area_above_random(perfect, column)
+def _curve_area(y: np.ndarray, t: np.ndarray, score: np.ndarray, kind: str) -> float:
+    """Area between the curve and random targeting, on the share axis (checked 0/1 arrays)."""
+    order = np.argsort(-score, kind="stable")
+    yy, tt, ss = y[order], t[order], score[order]
+    keep = np.r_[ss[1:] != ss[:-1], True]
+    n_t = np.cumsum(tt)[keep].astype(float)
+    n = (np.flatnonzero(keep) + 1).astype(float)
+    n_c = n - n_t
+    y_t = np.cumsum(yy * tt)[keep].astype(float)
+    y_c = np.cumsum(yy * (1 - tt))[keep].astype(float)
+    if kind == "qini":
+        values = np.where(n_c > 0, y_t - y_c * np.divide(n_t, n_c, out=np.zeros(n_c.size), where=n_c > 0), y_t)
+    else:
+        # a group nobody among the top k is in counts with response rate 0 (as scikit-uplift)
+        rate_t = np.divide(y_t, n_t, out=np.zeros(n_t.size), where=n_t > 0)
+        rate_c = np.divide(y_c, n_c, out=np.zeros(n_c.size), where=n_c > 0)
+        values = (rate_t - rate_c) * n
+    share = np.r_[0.0, n / y.size]
+    values = np.r_[0.0, values]
+    return float(np.trapezoid(values - share * values[-1], share))
+
+
+def _normalised_score(y: np.ndarray, t: np.ndarray, score: np.ndarray, kind: str) -> float:
+    if kind == "qini":
+        # the perfect ranking with negative effects: treated responders first, control responders last
+        perfect = y * t - y * (1 - t)
+    else:
+        control_responders = np.sum((y == 1) & (t == 0))
+        treated_non_responders = np.sum((y == 0) & (t == 1))
+        perfect = 2 * (y == t) + (y if control_responders > treated_non_responders else t)
+    best = _curve_area(y, t, perfect.astype(float), kind)
     if not np.isfinite(best) or best <= 0:
         raise ValueError(
             "The perfect ranking gains nothing over random targeting on this sample (treated and "
             "control respond alike), so a normalised score cannot be computed; use qini_coefficient."
         )
-    return float(_area_above_random(actual, column) / best)
+    return _curve_area(y, t, score, kind) / best
 
 
 def qini_auc_score(y: ArrayLike, treatment: ArrayLike, uplift: ArrayLike) -> float:
@@ -368,9 +397,9 @@ def qini_auc_score(y: ArrayLike, treatment: ArrayLike, uplift: ArrayLike) -> flo
     """
     yy = _binary(y, name="y")
     t = _binary(treatment, name="treatment")
-    actual = qini_curve(yy, t, uplift)
-    perfect = qini_curve(yy, t, yy * t - yy * (1 - t))
-    return _normalised_area(actual, perfect, "qini")
+    sc = check_array(uplift, name="uplift")
+    check_same_length(y=yy, treatment=t, uplift=sc)
+    return _normalised_score(yy, t, sc, "qini")
 
 
 def uplift_auc_score(y: ArrayLike, treatment: ArrayLike, uplift: ArrayLike) -> float:
@@ -388,25 +417,12 @@ def uplift_auc_score(y: ArrayLike, treatment: ArrayLike, uplift: ArrayLike) -> f
     """
     yy = _binary(y, name="y")
     t = _binary(treatment, name="treatment")
-    control_responders = np.sum((yy == 1) & (t == 0))
-    treated_non_responders = np.sum((yy == 0) & (t == 1))
-    summand = yy if control_responders > treated_non_responders else t
-    perfect = _uplift_curve_empty_rate_zero(yy, t, 2 * (yy == t) + summand)
-    return _normalised_area(_uplift_curve_empty_rate_zero(yy, t, uplift), perfect, "uplift")
+    sc = check_array(uplift, name="uplift")
+    check_same_length(y=yy, treatment=t, uplift=sc)
+    return _normalised_score(yy, t, sc, "auuc")
 
 
-def _uplift_curve_empty_rate_zero(y, treatment, uplift) -> pd.DataFrame:
-    # as uplift_curve, but a group nobody is in yet has response rate 0 (not "no uplift"):
-    # the top of the perfect ranking (treated responders only) then counts as a gain
-    n_t, n_c, y_t, y_c, n, total = _cumulative(y, treatment, uplift)
-    rate_t = np.divide(y_t, n_t, out=np.zeros(n_t.size), where=n_t > 0)
-    rate_c = np.divide(y_c, n_c, out=np.zeros(n_c.size), where=n_c > 0)
-    u = np.r_[0.0, (rate_t - rate_c) * n]
-    n = np.r_[0, n]
-    return pd.DataFrame({"n": n, "share": n / total, "uplift": u, "random": n / total * u[-1]})
-
-
-_SCORES = {"qini": qini_auc_score, "auuc": uplift_auc_score}
+_SCORES = ("qini", "auuc")
 
 
 def uplift_score_interval(y: ArrayLike, treatment: ArrayLike, uplift: ArrayLike, *, metric: str = "qini",
@@ -457,15 +473,14 @@ def uplift_score_interval(y: ArrayLike, treatment: ArrayLike, uplift: ArrayLike,
     t = _binary(treatment, name="treatment")
     s = check_array(uplift, name="uplift")
     check_same_length(y=yy, treatment=t, uplift=s)
-    score = _SCORES[metric]
-    estimate = score(yy, t, s)
+    estimate = _normalised_score(yy, t, s, metric)
     rng = np.random.default_rng(random_state)
     groups = [np.flatnonzero(t == 1), np.flatnonzero(t == 0)]
     reps = np.empty(n_boot)
     for b in range(n_boot):
         idx = np.concatenate([rng.choice(g, size=g.size, replace=True) for g in groups])
         try:
-            reps[b] = score(yy[idx], t[idx], s[idx])
+            reps[b] = _normalised_score(yy[idx], t[idx], s[idx], metric)
         except ValueError:  # a replicate where the perfect ranking gains nothing
             reps[b] = np.nan
     ok = reps[np.isfinite(reps)]
