@@ -62,6 +62,8 @@ __all__ = [
     "WARNING_RULES",
     "make_churn_model",
     "lift_table",
+    "brier_score",
+    "calibration_table",
     "profit_curve",
     "cost_threshold",
     "churn_drivers",
@@ -561,6 +563,75 @@ def lift_table(y_true: ArrayLike, y_score: ArrayLike, bins: int = 10) -> pd.Data
     t["cumulative_gain"] = t["churners"].cumsum() / y.sum()
     t["cumulative_lift"] = t["cumulative_gain"] / t["cum_share"]
     return t.astype({"customers": int, "churners": int})
+
+
+def brier_score(y_true: ArrayLike, y_score: ArrayLike) -> pd.DataFrame:
+    r"""Brier score of churn probabilities, with the base-rate reference and the skill score.
+
+    .. math:: \mathrm{BS} = \frac{1}{n}\sum_i (p_i - y_i)^2, \qquad
+              \mathrm{BSS} = 1 - \mathrm{BS} / \mathrm{BS}_{\mathrm{ref}}
+
+    where :math:`\mathrm{BS}_{\mathrm{ref}} = \bar y (1 - \bar y)` is the score of
+    predicting the churn rate :math:`\bar y` for everyone. Lower is better; a skill score
+    above 0 means the model beats that constant forecast. Unlike the AUC the Brier score
+    punishes probabilities that rank well but are too high or too low: it is what matters
+    when a probability is multiplied by a value (expected loss). ``brier`` equals
+    :func:`sklearn.metrics.brier_score_loss` (tested).
+
+    Returns
+    -------
+    DataFrame
+        One row: ``brier, reference, skill, churn_rate, n``.
+
+    Examples
+    --------
+    >>> brier_score([0, 1, 1, 0], [0.1, 0.9, 0.8, 0.3])["brier"].round(4).tolist()
+    [0.0375]
+    """
+    y, p = _check_labels_scores(y_true, y_score)
+    brier = float(np.mean((p - y) ** 2))
+    rate = float(y.mean())
+    reference = rate * (1 - rate)
+    return pd.DataFrame({"brier": [brier], "reference": [reference], "skill": [1 - brier / reference],
+                         "churn_rate": [rate], "n": [int(y.size)]})
+
+
+def calibration_table(y_true: ArrayLike, y_score: ArrayLike, *, n_bins: int = 10,
+                      strategy: str = "quantile") -> pd.DataFrame:
+    """Reliability (calibration) table: observed churn rate against mean predicted probability.
+
+    Customers are put into ``n_bins`` bins of predicted probability (``"quantile"``: equal
+    numbers of customers; ``"uniform"``: equal-width bins on [0, 1]); empty bins are left
+    out. A well-calibrated model has ``observed`` close to ``predicted`` in every bin (of the
+    customers given 30 %, 30 % churn). ``observed`` and ``predicted`` equal
+    :func:`sklearn.calibration.calibration_curve` with the same bins (tested); this table adds
+    the count per bin and a binomial standard error of the observed rate.
+
+    Returns
+    -------
+    DataFrame
+        One row per non-empty bin: ``bin, n, predicted, observed, se, gap``
+        (``gap = observed - predicted``).
+
+    Examples
+    --------
+    >>> calibration_table([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], n_bins=2)["observed"].tolist()
+    [0.0, 1.0]
+    """
+    y, p = _check_labels_scores(y_true, y_score)
+    n_bins = check_positive_int(n_bins, name="n_bins")
+    check_choice(strategy, ["uniform", "quantile"], name="strategy")
+    if strategy == "quantile":
+        edges = np.percentile(p, np.linspace(0, 100, n_bins + 1))
+    else:
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # same assignment as scikit-learn: a score equal to an inner edge goes to the lower bin
+    bin_id = np.searchsorted(edges[1:-1], p, side="left")
+    frame = pd.DataFrame({"bin": bin_id, "y": y, "p": p})
+    out = frame.groupby("bin").agg(n=("y", "size"), predicted=("p", "mean"), observed=("y", "mean")).reset_index()
+    out["se"] = np.sqrt(out["observed"] * (1 - out["observed"]) / out["n"])
+    out["gap"] = out["observed"] - out["predicted"]
+    return out
 
 
 def _check_value(value, n: int) -> np.ndarray:
