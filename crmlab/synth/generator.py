@@ -131,6 +131,8 @@ def generate(
 
 
 class _Simulation:
+    journey_rng: np.random.Generator  # set by generate(): its own stream, so journeys do not shift the rest
+
     def __init__(self, cfg: SimulationConfig, n: int, rng: np.random.Generator, horizon: float,
                  campaign_t: float, progress: bool):
         self.cfg, self.n, self.rng, self.horizon, self.campaign_t = cfg, n, rng, horizon, campaign_t
