@@ -22,6 +22,7 @@ Times run in weeks from ``start`` inside the simulation.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,9 @@ import pyarrow as pa
 
 from crmlab.synth.config import CATEGORIES, COMPLEMENTS, SimulationConfig
 from crmlab.synth.schema import SERVQUAL_DIMENSIONS, TABLES
+
+if TYPE_CHECKING:
+    from crmlab.datasets import CRMData
 
 __all__ = ["generate"]
 
@@ -79,8 +83,8 @@ def generate(
     end: str = "2024-12-31",
     config: SimulationConfig | None = None,
     progress: bool = False,
-    **overrides,
-):
+    **overrides: Any,
+) -> CRMData:
     """Simulate the company and return a :class:`crmlab.CRMData`.
 
     Parameters
