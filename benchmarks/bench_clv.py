@@ -103,16 +103,16 @@ def main(argv=None):
     fitted = {}
     for label, ours_cls, theirs_cls, lifetimes_input in plans:
         if label not in fitted:
-            fitted[label] = _timed(lambda: ours_cls().fit(summary))
+            fitted[label] = _timed(lambda cls=ours_cls: cls().fit(summary))
             print(f"crmlab    {label}: {fitted[label][1]:7.1f}s  {fitted[label][0].params_.round(5).to_dict()}",
                   flush=True)
         ours, t_ours = fitted[label]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if lifetimes_input == "per customer":
-                theirs, t_theirs = _timed(lambda: theirs_cls().fit(f, r, T))
+                theirs, t_theirs = _timed(lambda cls=theirs_cls: cls().fit(f, r, T))
             else:
-                theirs, t_theirs = _timed(lambda: theirs_cls().fit(
+                theirs, t_theirs = _timed(lambda cls=theirs_cls: cls().fit(
                     patterns["frequency"], patterns["recency"], patterns["T"], weights=patterns["n"]))
         print(f"lifetimes {label} ({lifetimes_input}): {t_theirs:7.1f}s  {theirs.params_.round(5).to_dict()}",
               flush=True)
@@ -132,7 +132,7 @@ def main(argv=None):
         })
     result = {
         "benchmark": "bench_clv",
-        "date_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "n_customers": args.n_customers,
         "seed": args.seed,
         "simulation": {"process": "BG/NBD", "params": TRUE_BGNBD, "seconds": round(t_sim, 3)},

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import sys
@@ -148,12 +147,13 @@ def _child_once(case: str, source: str, out: str, memory_limit: str | None) -> d
             _FRAME["log"] = pd.read_parquet(source.replace("*.parquet", ""))
         frame = _FRAME["log"]
         result["rows"] = len(frame)
+    import duckdb
+    import ibis
+
     import crmlab as crm  # noqa: F401  imports are not timed
     import crmlab.engines  # noqa: F401
     import crmlab.engines.backend  # noqa: F401
     import crmlab.features  # noqa: F401
-    import duckdb
-    import ibis
 
     ibis.duckdb  # noqa: B018  import Ibis' DuckDB backend module now, not in the timed call
 
@@ -247,7 +247,10 @@ LABELS = {
 }
 
 
-def render(path: Path = Path(__file__).resolve().parent / "results" / "bench_summary.json") -> None:
+_RESULT_JSON = Path(__file__).resolve().parent / "results" / "bench_summary.json"
+
+
+def render(path: Path = _RESULT_JSON) -> None:
     """Rewrite the targets and the markdown table from a saved JSON result (no measuring)."""
     results = json.loads(path.read_text())
     results["targets"] = _targets(results["cases"])

@@ -39,6 +39,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -78,6 +79,11 @@ DIRECT_IDENTIFIERS = ("name", "email", "phone")
 """Columns of the simulated company's ``customers`` table that identify a person directly."""
 
 SUPPRESSED = "*"
+
+Values: TypeAlias = "pd.Series | np.ndarray | Sequence[Any]"
+"""One column of values: a Series, a 1-D array or a list."""
+Key: TypeAlias = "str | bytes"
+"""A secret key for :func:`pseudonymize` (at least :data:`MIN_KEY_BYTES` bytes)."""
 
 
 # --------------------------------------------------------------------------- pseudonymisation
@@ -129,7 +135,7 @@ def _token(value) -> str:
     return str(value)
 
 
-def pseudonymize(values, key, *, length: int = 16):
+def pseudonymize(values: Values, key: Key, *, length: int = 16) -> pd.Series | np.ndarray:
     """Replace each value by a keyed HMAC-SHA256 token (假名化).
 
     .. math:: \\text{token}(x) = \\text{HMAC-SHA256}(\\text{key}, x)\\ \\text{(hex, first ``length`` characters)}
@@ -173,7 +179,8 @@ def pseudonymize(values, key, *, length: int = 16):
     return out
 
 
-def pseudonymize_frame(df: pd.DataFrame, columns: str | Sequence[str], key, *, length: int = 16) -> pd.DataFrame:
+def pseudonymize_frame(df: pd.DataFrame, columns: str | Sequence[str], key: Key, *,
+                       length: int = 16) -> pd.DataFrame:
     """Return a copy of ``df`` with ``columns`` pseudonymised by :func:`pseudonymize`.
 
     Use the same ``key`` for every table you share (customers, transactions...) so the
@@ -212,7 +219,7 @@ def _wrap(out: list[str], index, name):
     return np.asarray(out, dtype=object)
 
 
-def mask_email(values, *, keep: int = 1, fill: str = "*"):
+def mask_email(values: Values, *, keep: int = 1, fill: str = "*") -> pd.Series | np.ndarray:
     """Mask the local part of e-mail addresses: ``wang.li@example.com`` → ``w******@example.com``.
 
     The first ``keep`` characters of the local part and the whole domain stay visible,
@@ -237,7 +244,8 @@ def mask_email(values, *, keep: int = 1, fill: str = "*"):
     return _wrap(out, index, name)
 
 
-def mask_phone(values, *, keep_start: int = 3, keep_end: int = 4, fill: str = "*"):
+def mask_phone(values: Values, *, keep_start: int = 3, keep_end: int = 4,
+               fill: str = "*") -> pd.Series | np.ndarray:
     """Mask the middle digits of phone numbers: ``13812345678`` → ``138****5678``.
 
     Separators (spaces, dashes, a leading ``+``) are removed first. The number must
@@ -332,7 +340,7 @@ def k_anonymity(df: pd.DataFrame, quasi_identifiers: str | Sequence[str]) -> int
 
 
 # --------------------------------------------------------------------------- generalisation
-def band(values, width: float, *, start: float = 0) -> pd.Series:
+def band(values: Values, width: float, *, start: float = 0) -> pd.Series:
     """Generalise numbers into bands of ``width``: ages 34, 38, 41 → ``30-39``, ``30-39``, ``40-49``.
 
     Bands start at ``start`` and are closed on the left. Integer data get inclusive
@@ -614,9 +622,9 @@ def marketing_list(
     *,
     columns: Sequence[str] = ("customer_id", "email"),
     consent_col: str = "marketing_consent",
-    exclude=None,
+    exclude: Iterable[Any] | None = None,
     id_col: str = "customer_id",
-    key=None,
+    key: Key | None = None,
 ) -> pd.DataFrame:
     """The customers who may be contacted, with only the columns the campaign needs.
 
@@ -644,13 +652,13 @@ def marketing_list(
         keep = keep & ~df[id_col].isin(list(exclude))
     out = df.loc[keep.to_numpy(), cols].reset_index(drop=True)
     if key is not None and id_col in cols:
-        out[id_col] = pseudonymize(out[id_col], key).to_numpy()
+        out[id_col] = np.asarray(pseudonymize(out[id_col], key), dtype=object)
     return out
 
 
 def privacy_pipeline(
     customers: pd.DataFrame,
-    key,
+    key: Key,
     *,
     quasi_identifiers: Sequence[str] = ("age", "gender", "region", "city_tier"),
     k: int = 5,

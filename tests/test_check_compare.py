@@ -329,9 +329,9 @@ def test_check_package_reexports_and_lazy_sets(tmp_path, monkeypatch):
         assert getattr(check, name) is getattr(compare, name)
     assert check.compare is compare
     with pytest.raises(AttributeError, match="has no exercise set 'ex99'"):
-        check.ex99
+        _ = check.ex99
     with pytest.raises(AttributeError):
-        check.not_a_module
+        _ = check.not_a_module
     # a set module is imported on first attribute access
     monkeypatch.setattr(check, "__path__", [*check.__path__, str(tmp_path)])
     (tmp_path / "ex98.py").write_text("def probe(answer, data=None):\n    return answer\n")

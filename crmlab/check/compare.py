@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from numbers import Number
-from typing import Any
+from typing import Any, SupportsFloat, cast
 
 import numpy as np
 import pandas as pd
@@ -59,7 +59,7 @@ def _check_tolerances(rtol, atol) -> None:
     for name, value in (("rtol", rtol), ("atol", atol)):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, Number):
             raise TypeError(f"{name} must be a number such as 1e-6, got {value!r}.")
-        if not value >= 0:
+        if not float(cast(SupportsFloat, value)) >= 0:
             raise ValueError(f"{name} must be non-negative, got {value!r}.")
 
 
@@ -438,7 +438,7 @@ def assert_scalar_close(
     if isinstance(expected, Number) and not isinstance(expected, bool):
         if isinstance(got, bool) or not isinstance(got, Number):
             fail(f"{what} should be a number, but it is {_type_name(got)} ({_fmt(got)}).", hint)
-        g, e = float(got), float(expected)
+        g, e = float(cast(SupportsFloat, got)), float(cast(SupportsFloat, expected))
         if math.isnan(g) and math.isnan(e):
             return
         if math.isnan(g) or not math.isclose(g, e, rel_tol=rtol, abs_tol=atol):
@@ -550,7 +550,7 @@ def assert_same_partition(got_labels, expected_labels, *, what: str = "your labe
                             f"{_fmt(label)} but belong to different groups")
             break
     if len(problems) == n_count:
-        for label, group in pairs.groupby("e", sort=True):
+        for _, group in pairs.groupby("e", sort=True):
             if group["g"].nunique() > 1:
                 a = group.index[0]
                 b = group.index[(group["g"] != group["g"].iloc[0]).to_numpy()][0]
@@ -601,9 +601,9 @@ def assert_axes(
     >>> plt.close(fig)
     """
     from matplotlib.axes import Axes
+    from matplotlib.collections import PathCollection
     from matplotlib.container import BarContainer
     from matplotlib.figure import Figure
-    from matplotlib.collections import PathCollection
 
     for name, value in (("n_bars", n_bars), ("n_lines", n_lines), ("n_points", n_points)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0):
@@ -625,7 +625,7 @@ def assert_axes(
         if got != n_lines:
             problems.append(f"it has {got} lines, expected {n_lines}")
     if n_points is not None:
-        got = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
+        got = sum(len(np.asarray(c.get_offsets())) for c in ax.collections if isinstance(c, PathCollection))
         if got != n_points:
             problems.append(f"it has {got} points, expected {n_points}")
     if problems:

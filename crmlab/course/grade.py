@@ -66,7 +66,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
+try:
+    import nbformat
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError("Grading exercise sets needs nbformat: pip install 'crmlab[grade]'.") from exc
 import pandas as pd
 
 from crmlab.validation import check_positive_int

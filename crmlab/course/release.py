@@ -42,7 +42,10 @@ import json
 import re
 from pathlib import Path
 
-import nbformat
+try:
+    import nbformat
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError("Releasing exercise sets needs nbformat: pip install 'crmlab[grade]'.") from exc
 
 __all__ = [
     "release_source",

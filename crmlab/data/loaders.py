@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import pandas as pd
@@ -52,15 +53,19 @@ def load_retail() -> CRMData:
                    config=data.config, start=data.start)
 
 
-def _lifetimes_file(name: str):
-    try:
-        return resources.files("lifetimes").joinpath("datasets", name)
-    except ModuleNotFoundError as exc:  # pragma: no cover - lifetimes is a core dependency
-        raise ImportError("The CDNOW and donations data are read from the `lifetimes` package: pip install lifetimes") from exc
+def _realdata_file(name: str) -> Traversable:
+    """A real dataset shipped inside crmlab (``crmlab/_realdata``; source and citation in its README)."""
+    path = resources.files("crmlab._realdata").joinpath(name)
+    if not path.is_file():  # pragma: no cover - packaging error
+        raise FileNotFoundError(f"The shipped data file {name!r} is missing from crmlab/_realdata; reinstall crmlab.")
+    return path
 
 
 def load_cdnow(kind: str = "transactions") -> pd.DataFrame:
     """The CDNOW sample of Fader & Hardie: 2,357 customers' CD purchases, 1997-01 to 1998-06.
+
+    The files ship inside crmlab (``crmlab/_realdata``, whose README gives their source and
+    the papers to cite), so no other package is needed.
 
     Parameters
     ----------
@@ -78,17 +83,17 @@ def load_cdnow(kind: str = "transactions") -> pd.DataFrame:
     """
     check_choice(kind, ("transactions", "summary", "summary_monetary"), name="kind")
     if kind == "transactions":
-        with _lifetimes_file("CDNOW_sample.txt").open("r") as fh:
+        with _realdata_file("CDNOW_sample.txt").open("r") as fh:
             raw = pd.read_csv(fh, sep=r"\s+", header=None, names=["master_id", "customer_id", "date", "quantity", "amount"],
                               dtype={"date": "str"})
         raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d").astype("datetime64[us]")
         return raw[["customer_id", "date", "quantity", "amount"]].astype({"customer_id": "int64", "quantity": "int64", "amount": "float64"})
     if kind == "summary":
-        with _lifetimes_file("cdnow_customers_summary.csv").open("r") as fh:
+        with _realdata_file("cdnow_customers_summary.csv").open("r") as fh:
             df = pd.read_csv(fh)
         df = df.rename(columns={"ID": "customer_id"})
     else:
-        with _lifetimes_file("cdnow_customers_summary_with_transactions.csv").open("r") as fh:
+        with _realdata_file("cdnow_customers_summary_with_transactions.csv").open("r") as fh:
             df = pd.read_csv(fh)
         df = df.rename(columns={"ID": "customer_id", "x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
     df = df.set_index("customer_id").astype(float)
@@ -101,12 +106,13 @@ def load_donations() -> pd.DataFrame:
 
     11,104 first-time supporters of a non-profit, 6 annual donation opportunities
     (1996–2001), aggregated by pattern: ``frequency``, ``recency``, ``periods`` and
-    ``weights`` (number of donors with that pattern).
+    ``weights`` (number of donors with that pattern). Shipped inside crmlab, like
+    :func:`load_cdnow`.
 
     >>> int(load_donations()["weights"].sum())
     11104
     """
-    with _lifetimes_file("donations.csv").open("r") as fh:
+    with _realdata_file("donations.csv").open("r") as fh:
         return pd.read_csv(fh).astype("int64")
 
 

@@ -6,6 +6,8 @@ Useful for model tests and benchmarks at millions of customers, where the full c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -14,7 +16,8 @@ from crmlab.validation import check_positive_int
 __all__ = ["bgnbd_summary"]
 
 
-def bgnbd_summary(n_customers: int, *, r: float, alpha: float, a: float, b: float, T=52.0,
+def bgnbd_summary(n_customers: int, *, r: float, alpha: float, a: float, b: float,
+                  T: float | np.ndarray | Sequence[float] = 52.0,
                   seed: int = 0) -> pd.DataFrame:
     """Simulate the BG/NBD process and return each customer's summary.
 

@@ -167,7 +167,7 @@ class SimulationConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SimulationConfig":
+    def from_dict(cls, d: dict) -> SimulationConfig:
         d = dict(d)
         d["segments"] = tuple(
             Segment(**{**s, "preferred_categories": tuple(s["preferred_categories"])}) for s in d["segments"]

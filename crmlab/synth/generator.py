@@ -22,6 +22,7 @@ Times run in weeks from ``start`` inside the simulation.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -81,8 +82,8 @@ def generate(
     end: str = "2024-12-31",
     config: SimulationConfig | None = None,
     progress=False,
-    **overrides,
-):
+    **overrides: Any,
+) -> CRMData:
     """Simulate the company and return a :class:`crmlab.CRMData`.
 
     Parameters
@@ -152,6 +153,8 @@ _STAGE_SHARE = {"drawing customers": 0.03, "simulating purchases": 0.11, "transa
 
 
 class _Simulation:
+    journey_rng: np.random.Generator  # set by generate(): its own stream, so journeys do not shift the rest
+
     def __init__(self, cfg: SimulationConfig, n: int, rng: np.random.Generator, horizon: float,
                  campaign_t: float, progress=None):
         self.cfg, self.n, self.rng, self.horizon, self.campaign_t = cfg, n, rng, horizon, campaign_t
