@@ -37,8 +37,10 @@ __all__ = ["app", "main", "fail", "LAZY_COMMANDS"]
 LAZY_COMMANDS = {
     "release": ("crmlab.course.cli", "Write the student notebooks (solutions stubbed, outputs cleared) from the "
                                      "solution notebooks."),
-    "grade": ("crmlab.course.cli", "Grade every submitted notebook with nbval into a gradebook CSV and feedback "
+    "grade": ("crmlab.course.cli", "Grade every submitted notebook in a sandbox into a gradebook CSV and feedback "
                                    "files."),
+    "grade-merge": ("crmlab.course.cli", "Join the partial gradebooks of a sharded grading run into one gradebook "
+                                         "CSV."),
     "summarize": ("crmlab.engines.cli", "Per-customer frequency, recency, T and monetary value of a transaction log."),
 }
 

@@ -141,7 +141,8 @@ def generate(
         if bar is not None:
             bar.close()
     # the B2B side draws from its own stream: changing it never changes the consumer tables
-    tables.update(generate_b2b(config.b2b, np.random.default_rng([int(seed), 2]), start_ts, end_ts))
+    tables.update(sim._stage("business side", generate_b2b, config.b2b, np.random.default_rng([int(seed), 2]),
+                             start_ts, end_ts))
     for name, df in tables.items():
         assert list(df.columns) == list(TABLES[name]), (name, list(df.columns))
     return CRMData(**tables, observation_end=obs_end, config=config, start=start_ts.normalize())
@@ -149,7 +150,8 @@ def generate(
 
 # share of the run time of each stage (measured at 100,000 customers), for the progress report
 _STAGE_SHARE = {"drawing customers": 0.03, "simulating purchases": 0.11, "transactions": 0.25, "customers": 0.15,
-                "interactions": 0.02, "surveys": 0.02, "campaigns": 0.01, "touchpoints": 0.40, "truth": 0.01}
+                "interactions": 0.02, "surveys": 0.02, "campaigns": 0.01, "touchpoints": 0.38, "truth": 0.01,
+                "business side": 0.02}
 
 
 class _Simulation:
