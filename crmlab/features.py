@@ -82,7 +82,7 @@ RFM_COLUMNS = ("recency_days", "n_orders", "total_spend")
 # ----------------------------------------------------------------------------- engines
 def _resolve_engine(transactions, engine):
     """The engine for ``transactions``: the one rule of :func:`crmlab.engines.resolve.resolve_engine`."""
-    from crmlab.engines.resolve import resolve_engine   # light: loads no backend
+    from crmlab.engines.resolve import resolve_engine  # light: loads no backend
 
     return resolve_engine(transactions, engine)
 

@@ -36,7 +36,6 @@ from crmlab.features import customer_features
 from crmlab.satisfaction import _resolution_days
 from crmlab.time import window_end
 from crmlab.validation import (
-    suggest_names,
     check_choice,
     check_fraction,
     check_frame,
@@ -44,6 +43,7 @@ from crmlab.validation import (
     check_positive_int,
     check_timestamp,
     check_transactions,
+    suggest_names,
 )
 
 __all__ = [

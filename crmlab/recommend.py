@@ -427,7 +427,7 @@ class PopularityRecommender(_BaseRecommender):
         self.customer_col = customer_col
         self.item_col = item_col
 
-    def fit(self, lines: pd.DataFrame, y: object = None) -> "PopularityRecommender":
+    def fit(self, lines: pd.DataFrame, y: object = None) -> PopularityRecommender:
         """Count distinct buyers per item in ``lines`` (one row per purchase line; ``y`` is ignored)."""
         self._fit_matrix(lines)
         return self
@@ -467,7 +467,7 @@ class SegmentPopularityRecommender(_BaseRecommender):
         self.segment_col = segment_col
 
     def fit(self, lines: pd.DataFrame, y: object = None, *,
-            segments: pd.DataFrame) -> "SegmentPopularityRecommender":
+            segments: pd.DataFrame) -> SegmentPopularityRecommender:
         """Count distinct buyers per item within each segment.
 
         ``segments`` is a DataFrame with ``customer_col`` and ``segment_col`` (one row
@@ -540,7 +540,7 @@ class ItemKNNRecommender(_BaseRecommender):
         self.customer_col = customer_col
         self.item_col = item_col
 
-    def fit(self, lines: pd.DataFrame, y: object = None) -> "ItemKNNRecommender":
+    def fit(self, lines: pd.DataFrame, y: object = None) -> ItemKNNRecommender:
         """Learn item-item cosine similarities from ``lines`` (one row per purchase line; ``y`` is ignored)."""
         if self.n_neighbors is not None:
             check_positive_int(self.n_neighbors, name="n_neighbors")

@@ -381,7 +381,8 @@ def check_fraction(value, *, name: str, inclusive: bool = False) -> float:
     """Return ``value`` as float if it lies in (0, 1) (or [0, 1] with ``inclusive``)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a number between 0 and 1, got {value!r}.")
-    ok = 0 <= value <= 1 if inclusive else 0 < value < 1
+    v = float(value)
+    ok = 0 <= v <= 1 if inclusive else 0 < v < 1
     if not ok:
         bounds = "[0, 1]" if inclusive else "(0, 1)"
         raise ValueError(f"{name} must lie in {bounds}, got {value}. Give rates as fractions (5% -> 0.05).")

@@ -225,7 +225,7 @@ def test_integrative_deal_creates_value():
     ev = negotiation.evaluate_packages(issues, seller_batna=28.0, buyer_batna=-38.0)
     assert len(ev) == 12
     # a package is Pareto-efficient iff nothing beats it on both sides (brute force)
-    for i, row in ev.iterrows():
+    for _, row in ev.iterrows():
         beaten = ((ev["seller_value"] >= row["seller_value"]) & (ev["buyer_value"] >= row["buyer_value"])
                   & ((ev["seller_value"] > row["seller_value"]) | (ev["buyer_value"] > row["buyer_value"]))).any()
         assert row["pareto"] == (not beaten)

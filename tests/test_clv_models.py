@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import NotFittedError
 
 import crmlab as crm
 from crmlab.clv import (
@@ -16,7 +17,6 @@ from crmlab.clv import (
     ParetoNBDModel,
     ShiftedBetaGeometricModel,
 )
-from sklearn.exceptions import NotFittedError
 
 lifetimes = pytest.importorskip("lifetimes")
 

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from crmlab.course import student_seed
 from crmlab.course.cli import register
 from crmlab.course.grade import (
+    WEAK_NOTE,
     ExerciseSet,
     grade,
     grade_notebook,
@@ -29,7 +30,6 @@ from crmlab.course.grade import (
 )
 from crmlab.course.gradebook import feedback_filename
 from crmlab.course.release import release_notebook
-from crmlab.course.grade import WEAK_NOTE
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_SOLUTIONS = ROOT / "tests" / "fixtures" / "course" / "solutions"

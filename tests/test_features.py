@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 import warnings
 
 import numpy as np
@@ -13,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import crmlab as crm
-from crmlab.features import customer_features, calibration_holdout, customer_summary, rfm_table
+from crmlab.features import calibration_holdout, customer_features, customer_summary, rfm_table
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -9,8 +9,6 @@ same notebooks must still get its credit.
 
 from __future__ import annotations
 
-import copy
-import os
 import time
 from pathlib import Path
 
@@ -19,7 +17,6 @@ import pandas as pd
 import psutil
 import pytest
 
-from crmlab.course.gradebook import feedback_filename
 from crmlab.course.grade import grade
 from crmlab.course.sandbox import isolation_mode
 

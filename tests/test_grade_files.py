@@ -10,14 +10,13 @@ import nbformat
 import pandas as pd
 import pytest
 import typer
+from test_grade_cheats import DEMO, SOLUTIONS, _cell, _sol
 from typer.testing import CliRunner
 
 from crmlab.course.cli import register
-from crmlab.course.gradebook import feedback_filename, merge_gradebooks
 from crmlab.course.grade import grade
+from crmlab.course.gradebook import feedback_filename, merge_gradebooks
 from crmlab.course.release import release_notebook
-
-from test_grade_cheats import DEMO, SOLUTIONS, _cell, _sol
 
 IDS = ["total_spend", "n_buyers", "top_customers"]
 

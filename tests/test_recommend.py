@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 import crmlab as crm
 from crmlab import recommend as R
 from crmlab.synth.config import COMPLEMENTS, SimulationConfig
-from sklearn.exceptions import NotFittedError
 
 mlxtend_fp = pytest.importorskip("mlxtend.frequent_patterns")
 

@@ -10,8 +10,8 @@ import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter
 
 import crmlab as crm
-from crmlab.synth import Segment, SimulationConfig
 from crmlab.data.schema import TABLES
+from crmlab.synth import Segment, SimulationConfig
 
 DIGITAL = ("web", "app", "mini_program")
 

@@ -47,7 +47,7 @@ def churn_label(answer: Any, data: Any = None) -> None:
     data = resolve_data(data)
     expected = _labels(data)
     if isinstance(answer, pd.Series) and answer.dtype != bool:
-        answer = answer.astype(bool) if set(pd.unique(answer)) <= {0, 1, True, False} else answer
+        answer = answer.astype(bool) if set(pd.unique(answer)) <= {0, 1} else answer
     assert_series_matches(answer, expected, what="your churn labels",
                           hint="Population: customers with a purchase from 2024-01-03 to 2024-06-30 "
                                "(180 days up to the end of the cutoff day). Churned: no purchase from "

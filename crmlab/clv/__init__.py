@@ -22,16 +22,16 @@ of the ``lifetimes`` package to these.
 (-9582.4, 'W')
 """
 
+from crmlab.clv import evaluation
 from crmlab.clv._base import ConvergenceError, ConvergenceWarning
 from crmlab.clv.beta_geo import BetaGeoModel
 from crmlab.clv.bgbb import BetaGeoBetaBinomModel
+from crmlab.clv.evaluation import *  # noqa: F401,F403
 from crmlab.clv.gamma_gamma import GammaGammaModel
 from crmlab.clv.modified_beta_geo import ModifiedBetaGeoModel
 from crmlab.clv.pareto_nbd import ParetoNBDModel
 from crmlab.clv.sbg import ShiftedBetaGeometricModel
 from crmlab.clv.value import customer_lifetime_value, simple_clv
-from crmlab.clv import evaluation
-from crmlab.clv.evaluation import *  # noqa: F401,F403
 
 __all__ = [
     "BetaGeoModel", "ParetoNBDModel", "ModifiedBetaGeoModel", "BetaGeoBetaBinomModel",

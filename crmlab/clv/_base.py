@@ -238,13 +238,13 @@ class _BaseModel(TextReprEstimator):
 
         return fun, (fun_grad if with_grad else None)
 
-    def _fit_patterns(self, data: tuple, w: np.ndarray, x0=None) -> "_BaseModel":
+    def _fit_patterns(self, data: tuple, w: np.ndarray, x0=None) -> _BaseModel:
         # A handful of parameters: multithreaded BLAS only adds thread start-up and contention
         # to every small dot product (measured 10x slower on a busy 2-core machine).
         with threadpool_limits(limits=1, user_api="blas"):
             return self._fit_patterns_serial(data, w, x0)
 
-    def _fit_patterns_serial(self, data: tuple, w: np.ndarray, x0=None) -> "_BaseModel":
+    def _fit_patterns_serial(self, data: tuple, w: np.ndarray, x0=None) -> _BaseModel:
         _check_penalizer(self.penalizer)
         n = float(w.sum())
         has_grad = self._loglik_grad(np.ones(len(self._param_names)), *(d[:1] for d in data)) is not None
@@ -343,7 +343,7 @@ class _BaseModel(TextReprEstimator):
         return np.exp(rng.multivariate_normal(np.log(self.params_.to_numpy()), cov, size=n_draws))
 
     @classmethod
-    def from_params(cls, *, time_unit: str = "D", **params: float) -> "_BaseModel":
+    def from_params(cls, *, time_unit: str = "D", **params: float) -> _BaseModel:
         """A model with given parameters (e.g. published estimates), ready to predict.
 
         It has no standard errors or log-likelihood, since nothing was fitted. Models of
@@ -390,7 +390,7 @@ class _RFTModel(_BaseModel):
 
     def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
             recency_col: str = "recency", T_col: str = "T", weights=None,
-            time_unit: str | None = None) -> "_RFTModel":
+            time_unit: str | None = None) -> _RFTModel:
         """Fit the model to a customer summary by maximum likelihood.
 
         Parameters

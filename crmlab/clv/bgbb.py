@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, gammaln, gammaln as _lg
+from scipy.special import betaln, gammaln
+from scipy.special import gammaln as _lg
+from sklearn.utils.validation import check_is_fitted
 
 from crmlab.clv._base import (
     _BaseModel,
@@ -28,8 +30,6 @@ from crmlab.clv._base import (
     _unique_patterns,
     _weights,
 )
-from sklearn.utils.validation import check_is_fitted
-
 from crmlab.validation import check_frame, check_positive_int
 
 __all__ = ["BetaGeoBetaBinomModel"]
@@ -92,7 +92,7 @@ class BetaGeoBetaBinomModel(_BaseModel):
         return _bgbb_loglik(params, x, tx, n)
 
     def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
-            recency_col: str = "recency", n_periods_col: str = "periods", weights=None) -> "BetaGeoBetaBinomModel":
+            recency_col: str = "recency", n_periods_col: str = "periods", weights=None) -> BetaGeoBetaBinomModel:
         """Fit to (frequency, recency, number of opportunities) per customer or pattern.
 
         Time is counted in opportunities (whole periods), so the model records no time unit.

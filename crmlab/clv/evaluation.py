@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from sklearn.utils.validation import check_is_fitted
 
 from crmlab import time as crm_time
@@ -57,7 +56,7 @@ class HistoricalRateBaseline(TextReprEstimator):
 
     def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
             recency_col: str = "recency", T_col: str = "T", weights=None,
-            time_unit: str | None = None) -> "HistoricalRateBaseline":
+            time_unit: str | None = None) -> HistoricalRateBaseline:
         """Pool the repeat rate of ``summary`` (``y`` is ignored; ``time_unit`` as in BetaGeoModel.fit)."""
         unit = _fit_time_unit(type(self).__name__, summary, time_unit)
         x, _, T = _check_rft(summary, frequency_col, recency_col, T_col)

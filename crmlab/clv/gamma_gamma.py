@@ -18,10 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
-
-from crmlab.clv._base import _BaseModel, _check_integer_valued, _check_not_degenerate, _unique_patterns, _weights
 from sklearn.utils.validation import check_is_fitted
 
+from crmlab.clv._base import _BaseModel, _check_integer_valued, _check_not_degenerate, _unique_patterns, _weights
 from crmlab.validation import check_frame
 
 __all__ = ["GammaGammaModel"]
@@ -105,7 +104,7 @@ class GammaGammaModel(_BaseModel):
         return np.array([1.0, 2.0, max(float(np.dot(w, m) / w.sum()), 1e-6)])
 
     def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
-            monetary_col: str = "monetary_value", weights=None) -> "GammaGammaModel":
+            monetary_col: str = "monetary_value", weights=None) -> GammaGammaModel:
         """Fit to repeat buyers' number of repeat purchases and mean repeat spend.
 
         Spend per purchase does not depend on a time unit, so the model records none.

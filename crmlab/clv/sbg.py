@@ -60,7 +60,7 @@ class ShiftedBetaGeometricModel(_BaseModel):
     def _loglik(self, params, t, censored):
         return _sbg_loglik(params, t, censored)
 
-    def fit(self, active, y: object = None) -> "ShiftedBetaGeometricModel":
+    def fit(self, active, y: object = None) -> ShiftedBetaGeometricModel:
         """Fit to the number of customers still active at the start (period 0) and after
         each period 1, 2, ..., T of one cohort.
 

@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-
 from sklearn.utils.validation import check_is_fitted
 
 from crmlab import time as crm_time

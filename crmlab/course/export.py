@@ -284,8 +284,8 @@ def _axes_summary(ax) -> dict:
                 out.append(str(x))
         return out
 
-    lines = [{"x": floats(l.get_xdata()), "y": floats(l.get_ydata()), "label": str(l.get_label())}
-             for l in ax.get_lines()]
+    lines = [{"x": floats(line.get_xdata()), "y": floats(line.get_ydata()), "label": str(line.get_label())}
+             for line in ax.get_lines()]
     bars = [{"x": float(p.get_x()), "y": float(p.get_y()), "w": float(p.get_width()), "h": float(p.get_height())}
             for p in ax.patches if isinstance(p, Rectangle)]
     points = [[floats(row) for row in c.get_offsets()] for c in ax.collections if isinstance(c, PathCollection)]

@@ -128,7 +128,7 @@ class ExerciseSet:
         return f"ex{self.number}.{exercise_id}"
 
     @classmethod
-    def from_solution(cls, path) -> "ExerciseSet":
+    def from_solution(cls, path) -> ExerciseSet:
         """Read the official cells of ``exercises/solutions/NN_topic.ipynb``."""
         path = Path(path)
         if not _SET_FILE.match(path.stem):
@@ -563,10 +563,10 @@ class _Options:
 
 
 def _run_job(job: _Job, workdir: Path, slot: int, opts: _Options, checker) -> NotebookResult:
+    import time
+
     from crmlab.course.export import AnswerError, read_json_strict
     from crmlab.course.sandbox import HOME, Limits, run_sandboxed
-
-    import time
 
     scratch = workdir / job.key
     scratch.mkdir()

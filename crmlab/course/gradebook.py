@@ -140,10 +140,10 @@ def write_feedback(folder: Path, items_by_student: dict) -> None:
                     lines.append(f"- \u2714 `{ex.id}`: correct")
                 else:
                     msg = res.messages.get(ex.id, "failed")
-                    lines += [f"- \u2718 `{ex.id}`:", "", "  ```text", *("  " + l for l in msg.split("\n")), "  ```"]
+                    lines += [f"- \u2718 `{ex.id}`:", "", "  ```text", *("  " + part for part in msg.split("\n")), "  ```"]
             if res.written:
                 lines += ["", "### Written answers (for the instructor to read)", ""]
                 for ex_id, text in res.written.items():
-                    lines += [f"**{ex_id}**", "", *("> " + l for l in text.split("\n")), ""]
+                    lines += [f"**{ex_id}**", "", *("> " + part for part in text.split("\n")), ""]
             lines.append("")
         (folder / feedback_filename(student)).write_text("\n".join(lines), encoding="utf-8")

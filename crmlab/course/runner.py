@@ -97,7 +97,7 @@ def _run_cell(km, kc, code: str, timeout: float, budget: dict) -> tuple[str, str
             msg = kc.get_iopub_msg(timeout=0.2)
         except queue.Empty:
             if not km.is_alive():
-                raise _Dead("started" if started else "not started")
+                raise _Dead("started" if started else "not started") from None
             continue
         if msg.get("parent_header", {}).get("msg_id") != msg_id:
             continue

@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -131,15 +132,17 @@ class CRMData:
             rows_done += len(df)
             if progress is not None:
                 progress(rows_done / total_rows, name)
-        meta = {"observation_start": str(self.observation_start), "observation_end": str(self.observation_end),
-                "format": format}
-        if self.config is not None:
-            meta["config"] = asdict(self.config) if is_dataclass(self.config) else dict(self.config)
+        meta: dict[str, Any] = {"observation_start": str(self.observation_start),
+                                "observation_end": str(self.observation_end), "format": format}
+        config = self.config
+        if config is not None:
+            meta["config"] = (asdict(config) if is_dataclass(config) and not isinstance(config, type)
+                              else dict(cast(dict, config)))
         (directory / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
         return directory
 
     @classmethod
-    def load(cls, directory) -> "CRMData":
+    def load(cls, directory) -> CRMData:
         """Read a dataset written by :meth:`save` (CSV or parquet), with the schema's dtypes."""
         directory = Path(directory)
         meta_path = directory / "meta.json"

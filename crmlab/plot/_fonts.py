@@ -86,7 +86,7 @@ def _packaged_font() -> str | None:
 def _system_font() -> str | None:
     from matplotlib import font_manager
 
-    by_name = {}
+    by_name: dict[str, str] = {}
     for entry in font_manager.fontManager.ttflist:
         by_name.setdefault(entry.name, entry.fname)
     for family in _SYSTEM_FAMILIES:
@@ -98,10 +98,10 @@ def _system_font() -> str | None:
     # not fall back to the bold face with a "findfont" message
     candidates = [p for p in font_manager.findSystemFonts() if _CJK_FILE.search(Path(p).name)]
     candidates.sort(key=lambda p: ("regular" not in Path(p).name.lower(), Path(p).name))
-    found = None
+    found: str | None = None
     for path in candidates:
-        family = _register(path)
-        found = found or family
+        registered = _register(path)
+        found = found or registered
     return found
 
 

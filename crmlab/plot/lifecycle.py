@@ -5,15 +5,14 @@ Each function takes a table from :mod:`crmlab.lifecycle` and ``ax=None`` and ret
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-import warnings
-
 import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 
 from crmlab.validation import check_frame
 

@@ -49,7 +49,7 @@ def importance_performance_plot(data: pd.DataFrame, *, x: str = "performance", y
     ypad = (data[y].max() - data[y].min()) * 0.25 or 0.01
     ax.set_xlim(data[x].min() - xpad, data[x].max() + xpad)
     ax.set_ylim(data[y].min() - ypad, data[y].max() + ypad)
-    ax.set_xlabel(f"performance (mean rating)" if x == "performance" else x)
+    ax.set_xlabel("performance (mean rating)" if x == "performance" else x)
     ax.set_ylabel(f"importance ({data.attrs.get('importance_measure', y)})" if y == "importance" else y)
     ax.set_title("Importance-performance analysis")
     return ax

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
 import pandas as pd
+from matplotlib.axes import Axes
 
 from crmlab.validation import check_frame
 

@@ -6,12 +6,12 @@
 True
 """
 
+from crmlab.data.container import register_config_decoder
+from crmlab.data.schema import TABLES
 from crmlab.synth.b2b import B2BConfig
 from crmlab.synth.btyd import bgnbd_summary
 from crmlab.synth.config import CATEGORIES, COMPLEMENTS, Segment, SimulationConfig
 from crmlab.synth.generator import generate
-from crmlab.data.container import register_config_decoder
-from crmlab.data.schema import TABLES
 
 register_config_decoder(SimulationConfig.from_dict)
 

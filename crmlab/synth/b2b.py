@@ -116,7 +116,7 @@ class B2BConfig:
             raise ValueError("stage_base_logit and stage_days need one value per stage transition (4).")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "B2BConfig":
+    def from_dict(cls, d: dict) -> B2BConfig:
         d = dict(d)
         for key in ("stage_base_logit", "stage_days"):
             if key in d:

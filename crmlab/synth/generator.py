@@ -22,16 +22,16 @@ Times run in weeks from ``start`` inside the simulation.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from crmlab.synth.b2b import generate_b2b
-from crmlab.synth.config import CATEGORIES, COMPLEMENTS, SimulationConfig
 from crmlab.data.container import CRMData
 from crmlab.data.schema import SERVQUAL_DIMENSIONS, TABLES
+from crmlab.synth.b2b import generate_b2b
+from crmlab.synth.config import CATEGORIES, COMPLEMENTS, SimulationConfig
 
 __all__ = ["generate"]
 
