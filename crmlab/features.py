@@ -8,27 +8,27 @@ churn, journeys, profiles) builds them here, so a column means the same thing ev
 raise an error, or are left out on purpose with ``exclude_after=True`` (a point-in-time view
 of a longer log, "what did we know on 1 July?").
 
-**The vocabulary** (index: the customer id, named like ``customer_col``, sorted):
+**The vocabulary** (index: the customer id, named like ``customer_col``, sorted)::
 
-| column | dtype | meaning | built by |
-|---|---|---|---|
-| ``frequency`` | float | repeat purchase days (distinct purchase days − 1) | :func:`customer_summary` |
-| ``recency`` | float | first to last purchase day, in ``time_unit`` | :func:`customer_summary` |
-| ``T`` | float | first purchase day to the day of ``observation_end``, in ``time_unit`` | :func:`customer_summary` |
-| ``monetary_value`` | float | mean amount per repeat purchase day (0 without repeats) | :func:`customer_summary` |
-| ``*_cal``, ``frequency_holdout``, ``monetary_value_holdout``, ``duration_holdout`` | float | the summary up to ``cutoff`` and what followed | :func:`calibration_holdout` |
-| ``first_purchase``, ``last_purchase`` | datetime | time of the first and last order | :func:`customer_features` |
-| ``recency_days`` | int | whole days from the day of the last order to the day of ``observation_end`` (0 = bought that day) | :func:`customer_features`, :func:`rfm_table` |
-| ``tenure_days`` | int | whole days from the day of the first order to the day of ``observation_end`` | :func:`customer_features` |
-| ``n_orders`` | int | orders (rows of the log), the first included | :func:`customer_features`, :func:`rfm_table` |
-| ``n_purchase_days`` | int | distinct days with an order | :func:`customer_features` |
-| ``total_spend`` | float | sum of ``amount_col`` | :func:`customer_features`, :func:`rfm_table` |
-| ``mean_order_value`` | float | ``total_spend / n_orders`` | :func:`customer_features` |
-| ``orders_per_month`` | float | ``n_orders`` per month of tenure (month = 30.4375 days; the first month counts fully) | :func:`customer_features` |
-| ``n_orders_last_{L}d``, ``spend_last_{L}d`` | int, float | orders and spend in the last ``L = lookback_days`` days up to ``observation_end`` | :func:`customer_features` |
-| ``discount_share`` | float | share of orders with a discount (``discount_col``) | :func:`customer_features` |
-| ``n_channels``, ``main_channel``, ``share_<channel>`` | int, str, float | channels used, the most used, share of orders per channel (``channel_col``) | :func:`customer_features` |
-| ``share_<category>`` | float | share of spend per product category (``order_lines`` + ``products``) | :func:`customer_features` |
+    | column | dtype | meaning | built by |
+    |---|---|---|---|
+    | ``frequency`` | float | repeat purchase days (distinct purchase days − 1) | :func:`customer_summary` |
+    | ``recency`` | float | first to last purchase day, in ``time_unit`` | :func:`customer_summary` |
+    | ``T`` | float | first purchase day to the day of ``observation_end``, in ``time_unit`` | :func:`customer_summary` |
+    | ``monetary_value`` | float | mean amount per repeat purchase day (0 without repeats) | :func:`customer_summary` |
+    | ``*_cal``, ``frequency_holdout``, ``monetary_value_holdout``, ``duration_holdout`` | float | the summary up to ``cutoff`` and what followed | :func:`calibration_holdout` |
+    | ``first_purchase``, ``last_purchase`` | datetime | time of the first and last order | :func:`customer_features` |
+    | ``recency_days`` | int | whole days from the day of the last order to the day of ``observation_end`` (0 = bought that day) | :func:`customer_features`, :func:`rfm_table` |
+    | ``tenure_days`` | int | whole days from the day of the first order to the day of ``observation_end`` | :func:`customer_features` |
+    | ``n_orders`` | int | orders (rows of the log), the first included | :func:`customer_features`, :func:`rfm_table` |
+    | ``n_purchase_days`` | int | distinct days with an order | :func:`customer_features` |
+    | ``total_spend`` | float | sum of ``amount_col`` | :func:`customer_features`, :func:`rfm_table` |
+    | ``mean_order_value`` | float | ``total_spend / n_orders`` | :func:`customer_features` |
+    | ``orders_per_month`` | float | ``n_orders`` per month of tenure (month = 30.4375 days; the first month counts fully) | :func:`customer_features` |
+    | ``n_orders_last_{L}d``, ``spend_last_{L}d`` | int, float | orders and spend in the last ``L = lookback_days`` days up to ``observation_end`` | :func:`customer_features` |
+    | ``discount_share`` | float | share of orders with a discount (``discount_col``) | :func:`customer_features` |
+    | ``n_channels``, ``main_channel``, ``share_<channel>`` | int, str, float | channels used, the most used, share of orders per channel (``channel_col``) | :func:`customer_features` |
+    | ``share_<category>`` | float | share of spend per product category (``order_lines`` + ``products``) | :func:`customer_features` |
 
 "frequency" means only the BTYD repeat count; an order count is ``n_orders``.
 

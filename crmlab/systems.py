@@ -229,7 +229,7 @@ def after_action_review(goals: pd.DataFrame, *, metric_col: str = "metric", targ
 
     ``goals`` has a metric name, its ``target`` and the ``actual`` result, and optionally a
     ``direction`` (``"higher"`` is better, the default, or ``"lower"``). Adds ``gap`` (actual −
-    target, signed so that a positive gap is good), ``gap_share`` (gap / |target|) and
+    target, signed so that a positive gap is good), ``gap_share`` (gap divided by the absolute target) and
     ``met``. Any other columns (lessons, next actions, owners) are kept: the table is the
     record the review discusses.
 

@@ -4,19 +4,19 @@
 2024-12-31 15:30; the window's exclusive bound is the next midnight (:func:`window_end`). The
 same rule holds for every date that ends a period, in every function and engine.
 
-**One name per meaning** (every function uses these parameter names):
+**One name per meaning** (every function uses these parameter names)::
 
-| parameter | meaning |
-|---|---|
-| ``observation_end`` | the snapshot date a table describes: the last day of the observation window |
-| ``observation_start`` | the first day of the observation window |
-| ``cutoff`` | a train/test split: the cutoff day belongs to the training (calibration, feature) side; the outcome (holdout) period starts the next day |
-| ``horizon_days`` | length of an outcome window after a cutoff, in days |
-| ``lookback_days`` | length of a feature window that ends at a cutoff or observation end, in days |
-| ``inactivity_days`` | days without a purchase after which a customer counts as lapsed |
-| ``time_unit`` | unit of BTYD durations (``recency``, ``T``): one of :data:`TIME_UNITS` |
-| ``confidence`` | level of a returned interval (0.95); hypothesis tests take ``alpha``, their significance level |
-| ``random_state`` | seed of a randomised algorithm (a simulated dataset is named by its ``seed``) |
+    | parameter | meaning |
+    |---|---|
+    | ``observation_end`` | the snapshot date a table describes: the last day of the observation window |
+    | ``observation_start`` | the first day of the observation window |
+    | ``cutoff`` | a train/test split: the cutoff day belongs to the training (calibration, feature) side; the outcome (holdout) period starts the next day |
+    | ``horizon_days`` | length of an outcome window after a cutoff, in days |
+    | ``lookback_days`` | length of a feature window that ends at a cutoff or observation end, in days |
+    | ``inactivity_days`` | days without a purchase after which a customer counts as lapsed |
+    | ``time_unit`` | unit of BTYD durations (``recency``, ``T``): one of :data:`TIME_UNITS` |
+    | ``confidence`` | level of a returned interval (0.95); hypothesis tests take ``alpha``, their significance level |
+    | ``random_state`` | seed of a randomised algorithm (a simulated dataset is named by its ``seed``) |
 
 **One table of units**: :data:`TIME_UNITS` gives the length of each unit in days; a month is
 365.25 / 12 = 30.4375 days everywhere.

@@ -127,8 +127,8 @@ def test_real_data_load_under_warnings_as_errors_without_lifetimes():
 
 def test_cdnow_summary_agrees_with_the_transactions():
     """The published 39-week calibration summary follows from the raw log (Fader, Hardie & Lee 2005)."""
-    tx = crm.datasets.load_cdnow()
-    summary = crm.datasets.load_cdnow("summary")
+    tx = crm.data.load_cdnow()
+    summary = crm.data.load_cdnow("summary")
     calib = tx[tx["date"] <= "1997-09-30"]
     days = calib.groupby("customer_id")["date"].agg(lambda d: d.dt.normalize().nunique())
     assert ((days - 1).sort_index().to_numpy() == summary["frequency"].sort_index().to_numpy()).all()

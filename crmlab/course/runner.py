@@ -53,7 +53,10 @@ def _error_line(content: dict) -> str:
 def _kill_strays(km) -> None:
     """Kill what a cell left running below the kernel (a fork bomb's children, daemons)."""
     try:
-        import psutil
+        try:
+            import psutil
+        except ImportError as exc:
+            raise ImportError("grading needs the 'grade' extra: pip install 'crmlab[grade]'") from exc
 
         pid = getattr(km.provisioner, "pid", None) or km.provisioner.process.pid
         for child in psutil.Process(pid).children(recursive=True):
@@ -130,7 +133,10 @@ def _run_cell(km, kc, code: str, timeout: float, budget: dict) -> tuple[str, str
 def _execute(nb_path: Path, cells: list[str], stubbed: set[int], cell_timeout: float, deadline: float,
              state: dict, state_path: Path, setup_cell: int = -1) -> int | None:
     """Run all cells once; return the index of a cell that must be stubbed, or None."""
-    from jupyter_client.manager import KernelManager
+    try:
+        from jupyter_client.manager import KernelManager
+    except ImportError as exc:
+        raise ImportError("grading needs the 'grade' extra: pip install 'crmlab[grade]'") from exc
 
     runtime = Path(os.environ.get("TMPDIR", "/tmp"))
     km = KernelManager(kernel_name="python3", transport="ipc", ip=str(runtime / f"kernel-{os.getpid()}"))

@@ -195,7 +195,10 @@ def _kill_group(proc: subprocess.Popen, mode: str) -> None:
     descendants = []
     if mode != "namespace":
         try:
-            import psutil
+            try:
+                import psutil
+            except ImportError as exc:
+                raise ImportError("grading needs the 'grade' extra: pip install 'crmlab[grade]'") from exc
 
             descendants = psutil.Process(proc.pid).children(recursive=True)
         except Exception:  # noqa: BLE001 - already gone
@@ -277,6 +280,10 @@ def _init_main(spec_path: str) -> None:  # pragma: no cover - runs as PID 1 of t
     root = "/tmp/.crmlab-sandbox-root"
     os.makedirs(root, exist_ok=True)
     _mount(libc, "tmpfs", root, "tmpfs", _MS_NOSUID, "size=16m,mode=0755")
+    # a fresh /tmp first: installations that live under /tmp (a clone in /tmp/...) are bound
+    # into it below instead of being hidden by it
+    os.makedirs(root + "/tmp", exist_ok=True)
+    _mount(libc, "tmpfs", root + "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=256m,mode=1777")
     for p in spec["paths"]:
         if os.path.islink(p) and p.count("/") == 1:  # /lib -> usr/lib on merged-/usr systems
             os.symlink(os.readlink(p), root + p)
@@ -288,8 +295,6 @@ def _init_main(spec_path: str) -> None:  # pragma: no cover - runs as PID 1 of t
         _bind(libc, "/dev/" + d, root + "/dev/" + d, writable=True, device=True)
     os.makedirs(root + "/dev/shm", exist_ok=True)
     _mount(libc, "tmpfs", root + "/dev/shm", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64m,mode=1777")
-    os.makedirs(root + "/tmp", exist_ok=True)
-    _mount(libc, "tmpfs", root + "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=256m,mode=1777")
     os.makedirs(root + "/proc", exist_ok=True)
     _mount(libc, "proc", root + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
     _mount(libc, None, root, None, _MS_REMOUNT | _MS_BIND | _MS_NOSUID | _MS_NODEV | _MS_RDONLY)

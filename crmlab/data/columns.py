@@ -7,21 +7,21 @@ defaults are the constants below, taken from the schema of the simulated company
     crm.features.customer_features(my_log, customer_col="client", date_col="ts",
                                    amount_col="net_value", observation_end="2024-12-31")
 
-| role | argument | default | table(s) |
-|---|---|---|---|
-| customer | ``customer_col`` | ``customer_id`` | every table |
-| date/time of an event | ``date_col`` | ``date`` (``timestamp`` for touchpoints) | transactions, interactions, surveys |
-| order amount, net of discount | ``amount_col`` | ``amount`` | transactions |
-| order key | ``transaction_col`` | ``transaction_id`` | transactions, order_lines, touchpoints |
-| product key | ``product_col`` | ``product_id`` | order_lines, products |
-| product category | ``category_col`` | ``category`` | products |
-| line amount | ``line_amount_col`` | ``line_amount`` | order_lines |
-| quantity | ``quantity_col`` | ``quantity`` | order_lines |
-| sales channel | ``channel_col`` | ``channel`` | transactions, touchpoints |
-| discount given | ``discount_col`` | ``discount`` | transactions |
-| journey session | ``session_col`` | ``session_id`` | touchpoints |
-| journey step | ``event_col`` | ``event`` | touchpoints |
-| signup time | ``signup_col`` | ``signup_date`` | customers |
+    | role | argument | default | table(s) |
+    |---|---|---|---|
+    | customer | ``customer_col`` | ``customer_id`` | every table |
+    | date/time of an event | ``date_col`` | ``date`` (``timestamp`` for touchpoints) | transactions, interactions, surveys |
+    | order amount, net of discount | ``amount_col`` | ``amount`` | transactions |
+    | order key | ``transaction_col`` | ``transaction_id`` | transactions, order_lines, touchpoints |
+    | product key | ``product_col`` | ``product_id`` | order_lines, products |
+    | product category | ``category_col`` | ``category`` | products |
+    | line amount | ``line_amount_col`` | ``line_amount`` | order_lines |
+    | quantity | ``quantity_col`` | ``quantity`` | order_lines |
+    | sales channel | ``channel_col`` | ``channel`` | transactions, touchpoints |
+    | discount given | ``discount_col`` | ``discount`` | transactions |
+    | journey session | ``session_col`` | ``session_id`` | touchpoints |
+    | journey step | ``event_col`` | ``event`` | touchpoints |
+    | signup time | ``signup_col`` | ``signup_date`` | customers |
 
 >>> from crmlab.data import columns
 >>> columns.CUSTOMER, columns.AMOUNT
