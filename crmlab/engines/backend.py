@@ -122,6 +122,8 @@ def _indexed(df: pd.DataFrame, customer_col: str) -> pd.DataFrame:
     ids = df[customer_col]
     if pd.api.types.is_signed_integer_dtype(ids):
         ids = ids.astype("int64")   # Spark reads small integers from CSV as int32; pandas as int64
+    elif ids.dtype == object and pd.api.types.infer_dtype(ids, skipna=False) == "string":
+        ids = ids.astype("str")     # older pyarrow hands strings to pandas as objects; pandas 3 reads str
     index = pd.Index(ids, name=customer_col)   # set_index would turn 1..n into a RangeIndex
     return df.drop(columns=customer_col).set_axis(index, axis=0)
 
