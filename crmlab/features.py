@@ -525,8 +525,3 @@ def rfm_table(
     features = customer_features(transactions, observation_end=end, customer_col=customer_col, date_col=date_col,
                                  amount_col=amount_col, exclude_after=exclude_after)
     return features[list(RFM_COLUMNS)]
-
-
-def _end_of_day(ts: pd.Timestamp) -> pd.Timestamp:
-    """Deprecated private helper kept for callers being ported: use :func:`crmlab.time.window_end`."""
-    return _time.window_end(ts) - pd.Timedelta(microseconds=1)
