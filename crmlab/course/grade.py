@@ -712,13 +712,15 @@ def _result(job: _Job, state: dict, run, checked: dict, opts: _Options) -> Noteb
 
 
 class _Slots:
-    """Parallel slots: each owns a sandbox uid and a trusted checker process."""
+    """Parallel slots: each owns a sandbox uid (leased machine-wide) and a trusted checker process."""
 
     def __init__(self, n: int):
         from crmlab.course.checker import Checker
+        from crmlab.course.sandbox import SlotLease
 
-        self.free = list(range(n))
-        self.checkers = {i: Checker() for i in range(n)}
+        self.lease = SlotLease(n)
+        self.free = list(self.lease.slots)
+        self.checkers = {i: Checker() for i in self.free}
         self.lock = threading.Condition()
 
     def acquire(self) -> int:
@@ -735,6 +737,7 @@ class _Slots:
     def close(self) -> None:
         for c in self.checkers.values():
             c.close()
+        self.lease.close()
 
 
 def _run_all(jobs: list[_Job], opts: _Options, jobs_n: int, tick=None) -> dict[str, NotebookResult]:

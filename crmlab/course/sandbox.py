@@ -39,9 +39,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["Limits", "isolation_mode", "run_sandboxed", "SandboxResult"]
+__all__ = ["Limits", "isolation_mode", "run_sandboxed", "SandboxResult", "SlotLease"]
 
 _UID_BASE = 61000  # one unprivileged uid per parallel slot: RLIMIT_NPROC is counted per uid
+_UID_SLOTS = 1000
 HOME = "/home/student"
 
 
@@ -93,6 +94,72 @@ def _probe() -> str:
             ok = False
         _PROBED["mode"] = "namespace" if ok else "process"
     return _PROBED["mode"]
+
+
+class SlotLease:
+    """Sandbox slots (and so uids) held by this process alone, machine-wide.
+
+    ``RLIMIT_NPROC`` counts every process of a uid on the machine, so two grading runs
+    at once (two instructors, or parallel test workers) must never share a sandbox uid:
+    one submission's fork bomb would stop the other run's kernels from starting. Each
+    slot is an exclusive ``flock`` on a file in a lock folder, released when the lease
+    is closed or this process ends; a slot whose uid still owns a process is skipped.
+    """
+
+    def __init__(self, n: int, lock_dir: str | os.PathLike | None = None):
+        import fcntl
+        import tempfile
+
+        folder = Path(lock_dir) if lock_dir is not None else Path(tempfile.gettempdir()) / "crmlab-grade-slots"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        busy = _uids_in_use()
+        self.slots: list[int] = []
+        self._files = []
+        for slot in range(_UID_SLOTS):
+            if len(self.slots) == n:
+                break
+            if _UID_BASE + slot in busy:
+                continue
+            f = open(folder / f"slot-{slot}.lock", "a+b")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                continue
+            self.slots.append(slot)
+            self._files.append(f)
+        if len(self.slots) < n:
+            self.close()
+            raise RuntimeError(f"only {len(self.slots)} of {n} sandbox slots are free on this machine: "
+                               "other grading runs hold the rest; grade with fewer jobs or wait for them")
+
+    def close(self) -> None:
+        for f in self._files:
+            f.close()  # closing the file releases its lock
+        self._files = []
+
+    def __enter__(self) -> SlotLease:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _uids_in_use() -> set[int]:
+    uids = set()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return uids
+    for name in entries:
+        if name.isdigit():
+            try:
+                uid = os.stat(f"/proc/{name}").st_uid
+            except OSError:
+                continue
+            if _UID_BASE <= uid < _UID_BASE + _UID_SLOTS:
+                uids.add(uid)
+    return uids
 
 
 def _visible_paths() -> list[str]:
