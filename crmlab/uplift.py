@@ -262,8 +262,11 @@ def uplift_curve(y: ArrayLike, treatment: ArrayLike, uplift: ArrayLike) -> pd.Da
 
     .. math:: U(k) = \left(\frac{Y^T_k}{N^T_k} - \frac{Y^C_k}{N^C_k}\right) k
 
-    is the number of extra responders the offer produces among the top :math:`k`
-    (0 while a group is still empty). The definition of ``sklift.metrics.uplift_curve``.
+    is the number of extra responders the offer produces among the top :math:`k`. This is
+    the definition of ``sklift.metrics.uplift_curve`` with one exception: while one group is
+    still empty the difference is undefined and the curve is 0 here, whereas scikit-uplift
+    takes the empty group's response rate as 0. The two agree from the first ``k`` at which
+    both groups have a customer.
 
     Returns
     -------

@@ -275,3 +275,22 @@ def test_estimators_follow_the_sklearn_contract(cls):
     with pytest.raises(NotFittedError):
         from sklearn.utils.validation import check_is_fitted
         check_is_fitted(base)
+
+
+def test_uplift_curve_matches_scikit_uplift_once_both_groups_have_a_customer():
+    sk_metrics = pytest.importorskip("sklift.metrics")
+    rng = np.random.default_rng(7)
+    y, t, s = rng.integers(0, 2, 400), rng.integers(0, 2, 400), rng.random(400)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # scikit-uplift calls a deprecated sklearn helper
+        x, values = sk_metrics.uplift_curve(y, s, t)
+    ours = uplift_curve(y, t, s).set_index("n")["uplift"]
+    order = np.argsort(-s, kind="stable")
+    both = np.minimum(np.cumsum(t[order]), np.cumsum(1 - t[order])) > 0
+    first = int(np.argmax(both)) + 1  # customers targeted when both groups are non-empty
+    keep = x >= first
+    assert keep.sum() > 300
+    np.testing.assert_allclose(ours.loc[x[keep]].to_numpy(), values[keep], rtol=1e-12)
+    assert (ours.loc[: first - 1] == 0).all()
