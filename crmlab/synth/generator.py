@@ -194,7 +194,7 @@ class _Simulation:
         self.discount_prop = par("discount_propensity")
         self.campaign_resp = par("campaign_response")
         self.exp_shift = par("expectation_shift")
-        # signup uniformly over the window, leaving an hour for the first purchase
+        # signup uniformly over the window (up to an hour before its end)
         self.signup = np.sort(rng.uniform(0.0, self.horizon - 60 * _MINUTE, n))
         self.buyer = rng.random(n) >= cfg.prospect_share
         median_weeks = cfg.first_purchase_delay_median_days / 7
