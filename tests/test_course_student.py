@@ -420,3 +420,30 @@ def test_bundle_arguments_and_command_line(tmp_path):
     assert res.exit_code == 2 and res.output.startswith("Error: --check")
     res = runner.invoke(app, [*args, "--out", str(tmp_path / "file")])
     assert res.exit_code == 2 and "is a file" in res.output
+
+
+def test_make_lab_opens_the_bundle_not_the_repository():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\nlab: setup-lab\n", 1)[1].split("\n\n", 1)[0]
+    assert '$(BIN)/crmlab release --out "$(LAB_DIR)"' in recipe
+    assert '--ServerApp.root_dir="$(abspath $(LAB_DIR))"' in recipe and "$(CURDIR)" not in recipe
+    assert "lab/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
+def test_grade_without_free_sandbox_slots_is_an_error_not_a_traceback(tmp_path, monkeypatch):
+    import crmlab.course.grade as grading
+
+    def busy(*args, **kwargs):
+        raise RuntimeError("only 0 of 2 sandbox slots are free on this machine: other grading runs hold the rest")
+
+    monkeypatch.setattr(grading, "grade", busy)
+    app = typer.Typer()
+
+    @app.callback()
+    def main():
+        pass
+
+    register(app)
+    (tmp_path / "subs").mkdir()
+    res = CliRunner().invoke(app, ["grade", str(tmp_path / "subs"), "--solutions", str(DEMO.parent)])
+    assert res.exit_code == 1 and res.output.startswith("Error: only 0 of 2 sandbox slots are free")

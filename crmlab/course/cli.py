@@ -116,7 +116,7 @@ def grade_command(
         book = grade(submissions, solutions_dir=solutions, out=out, feedback_dir=feedback, timeout=timeout,
                      progress=progress, per_student_data=per_student_data, jobs=jobs, shard=shard,
                      notebook_timeout=notebook_timeout, memory_mib=memory)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, RuntimeError) as exc:  # RuntimeError: no free sandbox slots
         _fail(str(exc), code=1)
     folder = feedback if feedback is not None else out.parent / "feedback"
     n_notes = int((book["note"] != "").sum())
