@@ -351,6 +351,26 @@ def test_no_solution_line_appears_anywhere_in_the_bundle(bundle):
     assert not leaks, leaks[:10]
 
 
+def test_every_relative_link_in_the_bundle_resolves_inside_it(bundle):
+    out, _ = bundle
+    link = re.compile(r"\]\(([^)\s]+)\)")
+    broken = []
+    for path in _bundle_files(out):
+        if path.suffix == ".ipynb":
+            text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+        elif path.suffix == ".md":
+            text = path.read_text(encoding="utf-8")
+        else:
+            continue
+        for m in link.finditer(text):
+            target = m.group(1).split("#")[0]
+            if target and not re.match(r"^[a-z]+:", target):
+                resolved = (path.parent / target).resolve()
+                if not resolved.exists() or out.resolve() not in resolved.parents:
+                    broken.append((str(path.relative_to(out)), target))
+    assert not broken, broken
+
+
 def _course_root(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     (root / "notebooks").mkdir(parents=True)
