@@ -37,7 +37,10 @@ def release_command(
     out: Path = typer.Option(None, "--out", help="Write the student bundle (course, exercise sets, data; no solutions) into this folder instead; files the student changed are kept."),
     root: Path = typer.Option(Path("."), "--root", help="The course repository (with notebooks/ and datasets/), for --out."),
 ) -> None:
-    """Write the student notebooks (solutions stubbed, outputs cleared), or with --out the student bundle."""
+    """Write the student notebooks (solutions stubbed, outputs cleared) from the solution notebooks.
+
+    With --out DIR, write the student bundle there instead: course, exercise sets and data, no solutions.
+    """
     from crmlab.course.release import release, release_bundle
 
     if not solutions.is_dir():
