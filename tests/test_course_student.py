@@ -122,6 +122,14 @@ def test_prose_questions_have_answer_cells(path):
             assert cell.metadata["deletable"] is False and "editable" not in cell.metadata
 
 
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_exercise_headings_carry_the_chinese_term(path):
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    headings = [line for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"
+                for line in c.source.split("\n") if re.match(r"^#{1,3} ", line) and "SOLUTION" not in line]
+    assert headings and not [h for h in headings if not cjk.search(h)]
+
+
 def test_every_set_from_01_to_15_with_a_written_question_collects_it():
     with_answers = {p.name[:2] for p in SOLUTIONS
                     if any(t.startswith("answer:") for c in nbformat.read(p, as_version=4).cells for t in _tags(c))}
