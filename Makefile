@@ -1,5 +1,6 @@
 # crmlab: two commands.
 #   make lab   set up .venv (if missing or pyproject.toml changed) and start JupyterLab on the course
+#              (the student bundle in lab/: course notebooks and exercise sets, no solutions)
 #   make test  the same set-up, then every test: unit tests, course notebooks, solution
 #              notebooks (nbval) and the student-version sync check
 PYTHON ?= python3
@@ -12,6 +13,10 @@ EXTRAS ?= dev
 LAB_EXTRAS ?= course,realdata,spark
 STAMP     := $(VENV)/.crmlab-installed-$(EXTRAS)
 LAB_STAMP := $(VENV)/.crmlab-installed-$(LAB_EXTRAS)
+# the folder `make lab` opens: the student bundle (`crmlab release --out`), with the course and
+# the student exercise sets but no solutions; created when missing, refreshed on every `make lab`
+# without overwriting a file the student changed
+LAB_DIR ?= lab
 # `make test-oldest`: the lowest versions pyproject.toml allows, in their own environment
 OLDEST := .venv-oldest
 NBVAL  := --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
@@ -33,7 +38,8 @@ setup: $(STAMP)
 setup-lab: $(LAB_STAMP)
 
 lab: setup-lab
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
+	$(BIN)/crmlab release --out "$(LAB_DIR)"
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(abspath $(LAB_DIR))" --LabApp.default_url=/lab/tree/notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: setup test-release test-notebooks test-exercises test-unit

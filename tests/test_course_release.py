@@ -160,6 +160,24 @@ def test_release_notebook_protects_setup_and_check_cells_only():
     assert sum(1 for c in nb.cells if c.metadata.get("editable") is False) == 4
 
 
+def test_release_keeps_name_and_answer_cells_editable_but_not_deletable(tmp_path):
+    nb = nbformat.read(DEMO, as_version=4)
+    name = nbformat.v4.new_code_cell('NAME = ""')
+    name.metadata["tags"] = ["name"]
+    answer = nbformat.v4.new_markdown_cell(f"**Your answer**\n\n{BEGIN_SOLUTION}\nBecause.\n{END_SOLUTION}")
+    answer.metadata["tags"] = ["answer:why"]
+    answer.metadata["editable"] = False  # an instructor's slip must not lock the student out
+    nb.cells[1:1] = [name]
+    nb.cells.append(answer)
+    path = tmp_path / "90_demo.ipynb"
+    nbformat.write(nb, path)
+    out = release_notebook(path)
+    for cell in (out.cells[1], out.cells[-1]):
+        assert cell.metadata["deletable"] is False and "editable" not in cell.metadata
+    assert out.cells[1].source == 'NAME = ""'
+    assert out.cells[-1].source == "**Your answer**\n\nYOUR ANSWER HERE"
+
+
 def test_release_is_deterministic_and_ignores_run_noise(tmp_path):
     clean = notebook_bytes(release_notebook(DEMO))
     assert clean == notebook_bytes(release_notebook(DEMO))
@@ -259,7 +277,7 @@ def app():
 def test_cli_release_and_check(app, tmp_path):
     runner = CliRunner()
     out = tmp_path / "exercises"
-    args = ["--solutions", str(FIXTURE_SOLUTIONS), "--out", str(out)]
+    args = ["--solutions", str(FIXTURE_SOLUTIONS), "--exercises", str(out)]
     res = runner.invoke(app, ["release", "--check", *args])
     assert res.exit_code == 1
     assert "90_demo.ipynb" in res.output and "Out of date" in res.output
@@ -279,7 +297,7 @@ def test_cli_release_bad_arguments_one_line_no_traceback(app, tmp_path):
     bad = tmp_path / "sol"
     bad.mkdir()
     (bad / "01_x.ipynb").write_text("{oops")
-    res = runner.invoke(app, ["release", "--solutions", str(bad), "--out", str(tmp_path / "o")])
+    res = runner.invoke(app, ["release", "--solutions", str(bad), "--exercises", str(tmp_path / "o")])
     assert res.exit_code == 2 and res.output.startswith("Error: ") and "Traceback" not in res.output
 
 

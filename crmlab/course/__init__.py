@@ -1,7 +1,9 @@
 """Instructor tooling for the exercise sets: per-student seeds, release and grading.
 
 - :func:`student_seed` gives each student a stable seed for their own dataset:
-  ``data = crm.synth.generate(seed=crm.course.student_seed("your name"))``.
+  ``data = crm.synth.generate(seed=crm.course.student_seed("your name"))``;
+  :func:`student_data` is what the exercise notebooks call: ``data = crm.course.student_data(NAME)``
+  (the course dataset when ``NAME`` is ``""``).
 - :mod:`crmlab.course.release` writes the student notebooks ``exercises/NN_topic.ipynb``
   from the solution notebooks ``exercises/solutions/NN_topic.ipynb`` (``crmlab release``).
 - :mod:`crmlab.course.grade` grades a folder of submitted notebooks in sandboxes into a
@@ -20,9 +22,9 @@ from __future__ import annotations
 
 import importlib
 
-from crmlab.course.seeds import normalize_name, student_seed
+from crmlab.course.seeds import normalize_name, student_data, student_seed
 
-__all__ = ["student_seed", "normalize_name", "release", "grade"]
+__all__ = ["student_seed", "student_data", "normalize_name", "release", "grade"]
 
 
 def __getattr__(name: str):

@@ -39,38 +39,43 @@ class Checker:
     JSON line each over its standard input and output.
     """
 
-    def __init__(self, memory_mib: int = 8192):
+    def __init__(self, memory_mib: int = 8192) -> None:
         self.memory_mib = memory_mib
-        self._proc = None
+        self._proc: subprocess.Popen[bytes] | None = None
 
-    def _start(self):
+    def _start(self) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_CORE"))}
         env["MPLBACKEND"] = "Agg"
-        self._proc = subprocess.Popen([sys.executable, "-I", "-m", "crmlab.course.checker", str(self.memory_mib)],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                      env=env, start_new_session=True)
+        self._proc = proc = subprocess.Popen(
+            [sys.executable, "-I", "-m", "crmlab.course.checker", str(self.memory_mib)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+        return proc
 
-    def close(self):
-        if self._proc is not None:
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
             try:
-                self._proc.stdin.close()
-                self._proc.wait(2)
+                if proc.stdin is not None:
+                    proc.stdin.close()
+                proc.wait(2)
             except (OSError, subprocess.TimeoutExpired):
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
+                proc.kill()
+                proc.wait()
 
     def run(self, task: dict, timeout: float) -> dict:
         """Results ``{exercise index: (passed, message, export_error)}`` or ``{"error": reason}``."""
-        if self._proc is None or self._proc.poll() is not None:
-            self._start()
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            proc = self._start()
+        stdin, stdout = proc.stdin, proc.stdout
+        assert stdin is not None and stdout is not None  # started with pipes
         reason = "the checking process stopped (an answer file may be malformed)"
         try:
-            self._proc.stdin.write((json.dumps(task) + "\n").encode())
-            self._proc.stdin.flush()
-            ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
+            stdin.write((json.dumps(task) + "\n").encode())
+            stdin.flush()
+            ready, _, _ = select.select([stdout], [], [], timeout)
             if ready:
-                line = self._proc.stdout.readline()
+                line = stdout.readline()
                 if line:
                     out = json.loads(line)
                     if "error" in out:
@@ -80,8 +85,8 @@ class Checker:
                 reason = f"the checks did not finish within {timeout:g} s"
         except (OSError, ValueError):
             pass
-        self._proc.kill()
-        self._proc.wait()
+        proc.kill()
+        proc.wait()
         self._proc = None
         return {"error": reason}
 

@@ -1,5 +1,9 @@
 """``crmlab release``, ``crmlab grade`` and ``crmlab grade-merge``: the instructor's commands.
 
+``crmlab release`` writes the student notebooks ``exercises/NN_topic.ipynb``;
+``crmlab release --out DIR`` writes the bundle students get (no solutions, see
+:func:`crmlab.course.release.release_bundle`).
+
 :func:`register` adds the commands to a Typer app (the ``crmlab`` command line calls
 it). Bad arguments (usage errors) print one line starting with ``Error:`` and exit with
 code 2; data or runtime errors (an unreadable solution notebook, incomplete shards)
@@ -29,29 +33,50 @@ def _fail(message: str, code: int = 2) -> None:
 def release_command(
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming the student notebooks that are out of date."),
     solutions: Path = typer.Option(Path("exercises/solutions"), "--solutions", help="Folder with the solution notebooks."),
-    out: Path = typer.Option(Path("exercises"), "--out", help="Folder for the student notebooks."),
+    exercises: Path = typer.Option(Path("exercises"), "--exercises", help="Folder for the student notebooks of the repository."),
+    out: Path = typer.Option(None, "--out", help="Write the student bundle (course, exercise sets, data; no solutions) into this folder instead; files the student changed are kept."),
+    root: Path = typer.Option(Path("."), "--root", help="The course repository (with notebooks/ and datasets/), for --out."),
 ) -> None:
-    """Write the student notebooks (solutions stubbed, outputs cleared) from the solution notebooks."""
-    from crmlab.course.release import release
+    """Write the student notebooks (solutions stubbed, outputs cleared) from the solution notebooks.
+
+    With --out DIR, write the student bundle there instead: course, exercise sets and data, no solutions.
+    """
+    from crmlab.course.release import release, release_bundle
 
     if not solutions.is_dir():
         _fail(f"--solutions {str(solutions)!r} is not a folder; pass the folder with the solution notebooks.")
-    if out.exists() and not out.is_dir():
-        _fail(f"--out {str(out)!r} is a file; pass a folder.")
+    if out is not None:
+        if check:
+            _fail("--check compares the repository's student notebooks; use it without --out.")
+        if out.exists() and not out.is_dir():
+            _fail(f"--out {str(out)!r} is a file; pass a folder for the student bundle.")
+        if not (root / "notebooks").is_dir():
+            _fail(f"--root {str(root)!r} has no notebooks/ folder; run from the course repository or pass --root.")
+        try:
+            report = release_bundle(out, root=root, solutions_dir=solutions)
+        except (ValueError, TypeError, OSError) as exc:
+            _fail(str(exc), code=1)
+        kept = report["kept"]
+        typer.echo(f"Student bundle in {out}: {len(report['written'])} file(s) written, "
+                   f"{len(report['unchanged'])} up to date" + (f", {len(kept)} changed by the student and kept: "
+                   + ", ".join(str(p.relative_to(out)) for p in kept) if kept else "") + ".")
+        return
+    if exercises.exists() and not exercises.is_dir():
+        _fail(f"--exercises {str(exercises)!r} is a file; pass a folder.")
     try:
-        files = release(solutions, out, check=check)
+        files = release(solutions, exercises, check=check)
     except (ValueError, TypeError, OSError) as exc:
         _fail(str(exc))
     if check:
         if files:
             typer.echo("Out of date (run `crmlab release`): " + ", ".join(str(f) for f in files), err=True)
             raise typer.Exit(1)
-        typer.echo(f"Student notebooks in {out} are up to date.")
+        typer.echo(f"Student notebooks in {exercises} are up to date.")
         return
     if files:
         typer.echo(f"Wrote {len(files)} student notebook(s): " + ", ".join(str(f) for f in files))
     else:
-        typer.echo(f"Student notebooks in {out} were already up to date.")
+        typer.echo(f"Student notebooks in {exercises} were already up to date.")
 
 
 def grade_command(
@@ -94,7 +119,7 @@ def grade_command(
         book = grade(submissions, solutions_dir=solutions, out=out, feedback_dir=feedback, timeout=timeout,
                      progress=progress, per_student_data=per_student_data, jobs=jobs, shard=shard,
                      notebook_timeout=notebook_timeout, memory_mib=memory)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, RuntimeError) as exc:  # RuntimeError: no free sandbox slots
         _fail(str(exc), code=1)
     folder = feedback if feedback is not None else out.parent / "feedback"
     n_notes = int((book["note"] != "").sum())

@@ -97,14 +97,14 @@ def export_answers(exercise_key: str, getters: dict, folder: str | None = None) 
     ``getters`` maps an argument key to a zero-argument callable returning the value,
     so a missing name is recorded as an error instead of failing the cell.
     """
-    folder = Path(folder or os.path.join(os.environ.get("CRMLAB_SCRATCH", "."), ".answers")) / exercise_key
+    target = Path(folder or os.path.join(os.environ.get("CRMLAB_SCRATCH", "."), ".answers")) / exercise_key
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.iterdir():
+        target.mkdir(parents=True, exist_ok=True)
+        for old in target.iterdir():
             if old.is_file() and not old.is_symlink():
                 old.unlink()
-        manifest = {"args": {}, "errors": {}}
-        writer = _Writer(folder)
+        manifest: dict[str, dict[str, object]] = {"args": {}, "errors": {}}
+        writer = _Writer(target)
         for key, get in getters.items():
             try:
                 value = get()
@@ -115,9 +115,9 @@ def export_answers(exercise_key: str, getters: dict, folder: str | None = None) 
                 manifest["args"][key] = writer.encode(value, 0)
             except BaseException as exc:  # noqa: BLE001
                 manifest["errors"][key] = f"the answer could not be exported as data ({type(exc).__name__}: {exc})"[:2000]
-        tmp = folder / (MANIFEST + ".tmp")
+        tmp = target / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps(manifest, allow_nan=True))
-        os.replace(tmp, folder / MANIFEST)
+        os.replace(tmp, target / MANIFEST)
     except BaseException:  # noqa: BLE001 - the grader reports a missing answer
         pass
 
@@ -272,6 +272,7 @@ def _as_axes(v):
 
 
 def _axes_summary(ax) -> dict:
+    import numpy as np
     from matplotlib.collections import PathCollection
     from matplotlib.patches import Rectangle
 
@@ -288,7 +289,8 @@ def _axes_summary(ax) -> dict:
              for line in ax.get_lines()]
     bars = [{"x": float(p.get_x()), "y": float(p.get_y()), "w": float(p.get_width()), "h": float(p.get_height())}
             for p in ax.patches if isinstance(p, Rectangle)]
-    points = [[floats(row) for row in c.get_offsets()] for c in ax.collections if isinstance(c, PathCollection)]
+    points = [[floats(row) for row in np.asarray(c.get_offsets())] for c in ax.collections
+              if isinstance(c, PathCollection)]
     legend = ax.get_legend()
     return {"title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
             "xticklabels": [t.get_text() for t in ax.get_xticklabels()],

@@ -65,6 +65,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 try:
     import nbformat
@@ -200,7 +201,7 @@ def parse_submission_name(path, root) -> tuple[str | None, str | None]:
 
 # ----------------------------------------------------------------------------- restoring cells
 def _data_line_ok(line: str, allowed_callees: set[str]) -> bool:
-    """True when ``line`` is ``data = <allowed>(<literals / student_seed(...)>)``."""
+    """True when ``line`` is ``data = <allowed>(<literals / NAME / student_seed(...)>)``."""
     try:
         tree = ast.parse(line.strip())
     except SyntaxError:
@@ -214,8 +215,8 @@ def _data_line_ok(line: str, allowed_callees: set[str]) -> bool:
     if ast.unparse(call.func) not in allowed_callees:
         return False
 
-    def ok_arg(arg) -> bool:
-        if isinstance(arg, ast.Constant):
+    def ok_arg(arg: ast.expr) -> bool:
+        if isinstance(arg, ast.Constant) or (isinstance(arg, ast.Name) and arg.id == "NAME"):
             return True
         if isinstance(arg, ast.Call) and ast.unparse(arg.func) in {"crm.course.student_seed",
                                                                  "crmlab.course.student_seed"}:
@@ -232,10 +233,10 @@ def _official_data_callee(setup_source: str) -> str | None:
             tree = ast.parse(line.strip())
         except SyntaxError:
             continue
-        if (len(tree.body) == 1 and isinstance(tree.body[0], ast.Assign)
-                and [ast.unparse(t) for t in tree.body[0].targets] == ["data"]
-                and isinstance(tree.body[0].value, ast.Call)):
-            return ast.unparse(tree.body[0].value.func)
+        first = tree.body[0] if len(tree.body) == 1 else None
+        if (isinstance(first, ast.Assign) and [ast.unparse(t) for t in first.targets] == ["data"]
+                and isinstance(first.value, ast.Call)):
+            return ast.unparse(first.value.func)
     return None
 
 
@@ -244,37 +245,118 @@ def _replace_data_line(setup_source: str, new_lines: list[str]) -> str:
     for i, line in enumerate(lines):
         if re.match(r"^\s*data\s*=", line):
             indent = line[: len(line) - len(line.lstrip())]
-            return "\n".join(lines[:i] + [indent + l.strip() for l in new_lines] + lines[i + 1:])
+            return "\n".join(lines[:i] + [indent + new.strip() for new in new_lines] + lines[i + 1:])
     return "\n".join(lines + new_lines)
+
+
+MAX_NAME_CHARS = 100
+
+
+def _name_assignments(source: str) -> list[ast.stmt]:
+    """The top-level statements of ``source`` that bind ``NAME`` (line by line if it does not parse)."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        body = []
+        for line in source.split("\n"):
+            if line[:1].isspace():
+                continue  # an indented line belongs to a block: it may never run
+            try:
+                body += ast.parse(line).body
+            except SyntaxError:
+                continue
+
+    def binds(stmt: ast.stmt) -> bool:
+        if isinstance(stmt, ast.Assign):
+            return any(isinstance(n, ast.Name) and n.id == "NAME" for t in stmt.targets for n in ast.walk(t))
+        if isinstance(stmt, (ast.AugAssign, ast.AnnAssign)):
+            return isinstance(stmt.target, ast.Name) and stmt.target.id == "NAME"
+        return False
+
+    return [stmt for stmt in body if binds(stmt)]
+
+
+def student_name(source: str | None) -> tuple[str | None, str | None]:
+    """Read the student's name from a name cell: ``(name, problem)``.
+
+    Only a plain top-level ``NAME = "..."`` (a string literal, the last binding of
+    ``NAME`` in the cell) counts; nothing of the cell is ever run by the grader.
+    ``name`` is None when the cell sets no usable name (``problem`` then says why,
+    or is None when the cell does not mention ``NAME``); ``""`` means the course dataset.
+
+    >>> student_name('NAME = "Li Lei"  # my name')
+    ('Li Lei', None)
+    >>> student_name('NAME = open("/etc/passwd").read()')[1]
+    'the name cell must set NAME to a plain string such as NAME = "Li Lei"'
+    """
+    if not source:
+        return None, None
+    found = _name_assignments(source)
+    if not found:
+        return None, None
+    last = found[-1]
+    value = last.value if isinstance(last, ast.Assign) else None
+    if (not isinstance(last, ast.Assign) or len(last.targets) != 1 or not isinstance(last.targets[0], ast.Name)
+            or not isinstance(value, ast.Constant) or not isinstance(value.value, str)):
+        return None, 'the name cell must set NAME to a plain string such as NAME = "Li Lei"'
+    name = value.value
+    if len(name) > MAX_NAME_CHARS:
+        return None, f"the name in the name cell is longer than {MAX_NAME_CHARS} characters"
+    if name.strip():
+        from crmlab.course.seeds import normalize_name
+
+        try:
+            normalize_name(name)
+        except ValueError:
+            return None, f"the name {name!r} in the name cell has no letter or digit"
+    return name, None
+
+
+def _name_line(name: str) -> str:
+    # JSON's string syntax is a subset of Python's: the literal evaluates back to ``name``
+    line = "NAME = " + json.dumps(name, ensure_ascii=False)
+    assert ast.literal_eval(line.split("=", 1)[1].strip()) == name
+    return line
 
 
 def _setup_source(official: str, student_setup: str | None, student: str | None,
                   per_student_data: bool | str, name_cell: str | None = None) -> str:
+    """The setup the kernel and the trusted checks run: the official cell with the allowed data line.
+
+    From the student's cells only two things are taken, each parsed, never run: the name
+    (a string literal, :func:`student_name`) and a data line of the allowed form
+    (:func:`_data_line_ok`). The official setup then gets ``NAME = "<name>"`` (when it or
+    the data line uses ``NAME``) and that data line.
+    """
+    uses_name = re.search(r"\bNAME\b", official) is not None
     if per_student_data:
         template = DEFAULT_STUDENT_DATA if per_student_data is True else per_student_data
-        name = student if student is not None else ""
-        seed = f"crm.course.student_seed({name!r})"
-        return _replace_data_line(official, [f"data = {template.format(seed=seed)}"])
-    if not student_setup:
-        return official
+        file_name = student if student is not None else ""
+        seed = f"crm.course.student_seed({file_name!r})"
+        lines = [f"data = {template.format(seed=seed)}"]
+        if uses_name:
+            lines.insert(0, _name_line(file_name))
+        return _replace_data_line(official, lines)
+    name: str | None = None
+    for source in (name_cell, student_setup):
+        name = student_name(source)[0]
+        if name is not None:
+            break
+    official_data = _official_line(official)
+    data_line = official_data
     callees = {"crm.synth.generate", "crmlab.synth.generate"}
     official_callee = _official_data_callee(official)
     if official_callee:
         callees.add(official_callee)
-    kept_data = [l for l in student_setup.split("\n")
-                 if not l.lstrip().startswith("#") and _data_line_ok(l, callees)]
-    if not kept_data:
-        return official
-    data_line = kept_data[-1]
-    keep = []
-    if "NAME" in data_line:
-        names = [l for l in (student_setup + "\n" + (name_cell or "")).split("\n")
-                 if re.match(r"""^\s*NAME\s*=\s*(?:"[^"\\]*"|'[^'\\]*')\s*(?:#.*)?$""", l)]
-        if not names:
-            return official
-        keep.append(names[-1])
-    keep.append(data_line)
-    if [l.strip() for l in keep] == [_official_line(official)]:
+    student_lines = "\n".join(s for s in (student_setup, name_cell) if s).split("\n")
+    kept_data = [line for line in student_lines if not line.lstrip().startswith("#") and _data_line_ok(line, callees)]
+    if kept_data:
+        data_line = kept_data[-1].strip()
+    needs_name = uses_name or (data_line is not None and re.search(r"\bNAME\b", data_line) is not None)
+    if needs_name and name is None and not uses_name:
+        return official  # the student's data line names NAME but no name is set: the course dataset
+    keep = ([_name_line(name or "")] if needs_name else []) + ([data_line] if data_line else [])
+    if not needs_name and data_line == official_data:
         return official
     return _replace_data_line(official, keep)
 
@@ -284,6 +366,11 @@ def _official_line(setup_source: str) -> str | None:
         if re.match(r"^\s*data\s*=", line):
             return line.strip()
     return None
+
+
+def _name_cell_source(cells) -> str | None:
+    """The source of the first code cell tagged ``name`` (None when there is none)."""
+    return next((c.source for c in cells if c.cell_type == "code" and "name" in _tags(c)), None)
 
 
 def _new_code_cell(source: str, metadata: dict):
@@ -319,11 +406,7 @@ def restore_official_cells(nb, exercise_set: ExerciseSet, *, student: str | None
     if exercise_set.setup_source is not None:
         setup_idx = [i for i, c in enumerate(cells) if c.cell_type == "code" and "setup" in _tags(c)]
         student_setup = cells[setup_idx[0]].source if setup_idx else None
-        name_idx = [i for i, c in enumerate(cells) if c.cell_type == "code" and "name" in _tags(c)]
-        name_cell = cells[name_idx[0]].source if name_idx else None
-        if name_cell is not None and student_setup is not None and "NAME" not in student_setup:
-            # the data line may sit in the name cell, below NAME = "..."
-            student_setup = student_setup + "\n" + name_cell
+        name_cell = _name_cell_source(cells)
         source = _setup_source(exercise_set.setup_source, student_setup, student, per_student_data, name_cell)
         new = _new_code_cell(source, exercise_set.setup_metadata)
         if setup_idx:
@@ -407,13 +490,13 @@ def _check_call(source: str, where: str) -> tuple[str, list[tuple[str, str]]]:
         tree = ast.parse(source)
     except SyntaxError as exc:
         raise ValueError(f"{where}: the check cell is not valid Python ({exc.msg}).") from None
-    calls = [n for n in tree.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)]
+    calls = [n.value for n in tree.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)]
     if len(tree.body) != 1 or len(calls) != 1:
         raise ValueError(f"{where}: a check cell must be one call such as check.rfm(rfm, data), got {source!r}.")
-    call = calls[0].value
+    call = calls[0]
     exports: list[tuple[str, str]] = []
 
-    def swap(node):
+    def swap(node: ast.expr) -> ast.expr:
         if isinstance(node, ast.Name) and node.id == "data":
             return node
         try:
@@ -456,10 +539,11 @@ class _Job:
 
     key: str
     exercise_set: ExerciseSet
-    nb: object
+    nb: Any  # nbformat.NotebookNode
     roles: dict
     setup: str
     written: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
 
 def _fill_messages(result: NotebookResult, message: str) -> NotebookResult:
@@ -479,12 +563,12 @@ def _read_notebook_text(path: Path) -> str:
         raise _Unreadable(f"not read: the file is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB")
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
-        with os.fdopen(fd, "rb") as f:
-            fd = None
-            raw = f.read(MAX_NOTEBOOK_BYTES + 1)
-    finally:
-        if fd is not None:
-            os.close(fd)
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
+        raw = f.read(MAX_NOTEBOOK_BYTES + 1)
     if len(raw) > MAX_NOTEBOOK_BYTES:
         raise _Unreadable(f"not read: the file is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB")
     return raw.decode("utf-8")
@@ -533,12 +617,13 @@ def _prepare(path: Path, exercise_set: ExerciseSet, key: str, *, student, per_st
         first = str(exc).splitlines()[0][:200] if str(exc) else ""
         result.notes.append(f"not a valid notebook ({type(exc).__name__}: {first})")
         return None, _fill_messages(result, "the notebook could not be read")
+    result_notes = _name_notes(nb, exercise_set, student, per_student_data)
     written = {}
     for cell in nb.cells:
         if cell.cell_type in ("markdown", "raw"):
             for t in _tags(cell):
                 if t.startswith("answer:"):
-                    written[t.split(":", 1)[1]] = cell.source[:5000]
+                    written[t.split(":", 1)[1]] = _written_answer(cell.source)
     setup = next((c.source for k, c in enumerate(c for c in graded.cells if c.cell_type == "code")
                   if roles.get(k, ("",))[0] == "setup"), exercise_set.setup_source or "")
     index = {e.id: k for k, e in enumerate(exercise_set.exercises)}
@@ -547,7 +632,39 @@ def _prepare(path: Path, exercise_set: ExerciseSet, key: str, *, student, per_st
         if role == "check":
             ex = exercise_set.exercises[index[ex_id]]
             c.source = _export_source(index[ex_id], list(ex.exports))
-    return _Job(key=key, exercise_set=exercise_set, nb=graded, roles=roles, setup=setup, written=written), None
+    return _Job(key=key, exercise_set=exercise_set, nb=graded, roles=roles, setup=setup, written=written,
+                notes=result_notes), None
+
+
+def _written_answer(source: str) -> str:
+    """A written answer as the instructor reads it: marked when the student wrote nothing."""
+    text = source[:5000]
+    lines = text.strip().split("\n")
+    body = [line for line in lines[1 if lines and lines[0].startswith("**Your answer") else 0:]
+            if line.strip() and line.strip() != "YOUR ANSWER HERE"]
+    return text if body else text.replace("YOUR ANSWER HERE", "").rstrip() + "\n\n*(not answered)*"
+
+
+def _name_notes(nb, exercise_set: ExerciseSet, student: str | None, per_student_data: bool | str) -> list[str]:
+    """Notes for the instructor about the name cell: unusable, or not the name on the file."""
+    from crmlab.course.seeds import normalize_name
+
+    source = _name_cell_source(nb.cells)
+    name, problem = student_name(source)
+    official = exercise_set.setup_source or ""
+    if problem:
+        return [f"{problem}; graded on the course dataset" if not per_student_data else problem]
+    if not name or not name.strip() or student is None or "NAME" not in official + (source or ""):
+        return []
+    try:
+        same = normalize_name(name) == normalize_name(student)
+    except ValueError:
+        same = False
+    if same:
+        return []
+    if per_student_data:
+        return [f"the name cell says {name!r}; graded on the dataset of {student!r} (the file name)"]
+    return [f"the name cell says {name!r}, the file name {student!r}; graded on the dataset of {name!r}"]
 
 
 # ----------------------------------------------------------------------------- running
@@ -576,7 +693,7 @@ def _run_job(job: _Job, workdir: Path, slot: int, opts: _Options, checker) -> No
         nb = copy.deepcopy(job.nb)
         code_cells = [c for c in nb.cells if c.cell_type == "code"]
         home = HOME if opts.mode == "namespace" else str(scratch)
-        for attempt in range(_OUTER_RERUNS + 1):
+        for _ in range(_OUTER_RERUNS + 1):
             for stale in (scratch / ".answers", scratch / "run.json"):
                 if stale.is_dir() and not stale.is_symlink():
                     shutil.rmtree(stale, ignore_errors=True)
@@ -641,7 +758,8 @@ def _friendly(message: str, ex_id: str) -> str:
 
 def _result(job: _Job, state: dict, run, checked: dict, opts: _Options) -> NotebookResult:
     ex_set = job.exercise_set
-    result = NotebookResult(passed={e.id: False for e in ex_set.exercises}, written=dict(job.written))
+    result = NotebookResult(passed={e.id: False for e in ex_set.exercises}, written=dict(job.written),
+                            notes=list(job.notes))
     cells = _cells(state)
     blamed = {}
     if isinstance(state.get("blamed"), dict):
@@ -682,10 +800,10 @@ def _result(job: _Job, state: dict, run, checked: dict, opts: _Options) -> Noteb
         return _fill_messages(result, "not checked: " + str(checked["error"]))
     solution_errors = {}
     for idx, (role, ex_id) in job.roles.items():
-        c = cells.get(idx)
-        if role == "solution" and c and c["status"] not in ("ok", "running"):
-            solution_errors[ex_id] = ("it stopped the kernel or ran past the time limit" if c["status"] == "skipped"
-                                      else c["message"] or c["status"])
+        ran = cells.get(idx)
+        if role == "solution" and ran and ran["status"] not in ("ok", "running"):
+            solution_errors[ex_id] = ("it stopped the kernel or ran past the time limit" if ran["status"] == "skipped"
+                                      else ran["message"] or ran["status"])
     check_cell = {ex_id: idx for idx, (role, ex_id) in job.roles.items() if role == "check"}
     for k, ex in enumerate(ex_set.exercises):
         passed, message, export_error = checked.get(k, (False, "", "no answer"))
@@ -910,7 +1028,8 @@ def grade(
         raise ValueError(f"no notebooks (*.ipynb) found in {str(sub)!r}.")
 
     # group by student and set: the newest file is graded, the others are named in the note
-    entries, groups = [], {}
+    entries: list[dict[str, Any]] = []
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for path in files:
         student, number = parse_submission_name(path, sub)
         notes = []
@@ -953,7 +1072,8 @@ def grade(
         bar.update(len(entries) - len(to_run))
         results = _run_all(to_run, opts, jobs_n, tick=bar.update)
 
-    rows, feedback = [], {}
+    rows: list[dict[str, Any]] = []
+    feedback: dict[str, list[dict[str, Any]]] = {}
     for e in entries:
         ex_set, student = e["set"], e["student"]
         row = {"student": student, "set": None, "file": e["rel"]}

@@ -80,7 +80,9 @@ def merge_gradebooks(parts, out=None) -> pd.DataFrame:
     parts = [Path(p) for p in parts]
     if not parts:
         raise ValueError("no partial gradebooks given; pass the CSV files written with --shard i/n.")
-    frames, seen, total = [], {}, None
+    frames: list[pd.DataFrame] = []
+    seen: dict[int, str] = {}
+    total: int | None = None
     for p in parts:
         if not p.is_file():
             raise ValueError(f"{str(p)!r} is not a file; pass the partial gradebooks (CSV) written with --shard.")
@@ -98,6 +100,7 @@ def merge_gradebooks(parts, out=None) -> pd.DataFrame:
         seen[i] = p.name
         frames.append(pd.read_csv(p, dtype={"student": str, "set": str, "file": str, "note": str},
                                   keep_default_na=False, na_values={c: [""] for c in ("points", "max", "total")}))
+    assert total is not None  # parts is not empty
     missing = sorted(set(range(1, total + 1)) - set(seen))
     if missing:
         raise ValueError(f"shards {', '.join(f'{m}/{total}' for m in missing)} are missing; grade them before merging.")

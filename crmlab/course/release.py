@@ -16,13 +16,21 @@
   ``YOUR ANSWER HERE``.
 - Outputs and execution counts are cleared.
 - The setup cell (tag ``setup``) and the check cells (tag ``exercise:<id>``) are marked
-  ``editable: false`` and ``deletable: false``, so JupyterLab protects them.
+  ``editable: false`` and ``deletable: false``, so JupyterLab protects them. The name cell
+  (tag ``name``, ``NAME = ""``) and the written-answer cells (tag ``answer:<id>``) stay
+  editable but are marked ``deletable: false``, so they are not deleted by accident.
 - Volatile metadata (execution timestamps, interpreter versions, widget state) is
   removed and the notebook is written with sorted keys, one-space indentation and a
   trailing newline: the same solution always gives the same bytes.
 
 ``release(check=True)`` writes nothing and returns the student notebooks that are out of
 date (``crmlab release --check`` exits non-zero naming them), which ``make test`` runs.
+
+``release_bundle(out)`` (``crmlab release --out DIR``) writes the folder students get: the
+course notebooks, the student exercise sets, the data the notebooks read, the glossary and
+a README for students — never the solution notebooks, the answer keys or any source code
+(the checks come with the installed ``crmlab`` package). A bundle can be refreshed in
+place: a file the student has changed since it was written is kept, never overwritten.
 
 Examples
 --------
@@ -52,6 +60,8 @@ __all__ = [
     "release_notebook",
     "notebook_bytes",
     "release",
+    "release_bundle",
+    "bundle_files",
     "BEGIN_SOLUTION",
     "END_SOLUTION",
     "PROTECTED_TAGS",
@@ -62,6 +72,7 @@ END_SOLUTION = "### END SOLUTION"
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = ("YOUR ANSWER HERE",)
 PROTECTED_TAGS = ("setup", "exercise:")
+KEEP_TAGS = ("name", "answer:")
 
 _SET_NAME = re.compile(r"^\d{2}_[A-Za-z0-9_]+\.ipynb$")
 _KEEP_NB_METADATA = ("kernelspec", "language_info", "title", "authors")
@@ -126,7 +137,7 @@ def _python_ok(source: str) -> str | None:
 
         source = TransformerManager().transform_cell(source)
     except ImportError:  # pragma: no cover - IPython comes with ipykernel
-        source = "\n".join(l for l in source.split("\n") if not l.lstrip().startswith(("%", "!")))
+        source = "\n".join(line for line in source.split("\n") if not line.lstrip().startswith(("%", "!")))
     try:
         ast.parse(source)
     except SyntaxError as exc:
@@ -140,6 +151,11 @@ def _tags(cell) -> list[str]:
 
 def _is_protected(cell) -> bool:
     return any(t == "setup" or t.startswith("exercise:") for t in _tags(cell))
+
+
+def _is_kept(cell) -> bool:
+    """Cells the student edits but should not delete: the name cell and written answers."""
+    return any(t == "name" or t.startswith("answer:") for t in _tags(cell))
 
 
 def _read_solution(path: Path):
@@ -202,6 +218,9 @@ def release_notebook(solution_path) -> nbformat.NotebookNode:
         if _is_protected(cell):
             cell.metadata["editable"] = False
             cell.metadata["deletable"] = False
+        elif _is_kept(cell):
+            cell.metadata.pop("editable", None)
+            cell.metadata["deletable"] = False
     nbformat.validate(out)
     return out
 
@@ -262,3 +281,166 @@ def release(solutions_dir="exercises/solutions", out_dir="exercises", check: boo
         names = {p.name for p in solutions}
         changed.extend(sorted(p for p in out.glob("*.ipynb") if _SET_NAME.match(p.name) and p.name not in names))
     return changed
+
+
+# ----------------------------------------------------------------------------- the student bundle
+BUNDLE_MANIFEST = ".crmlab-bundle.json"
+# data files the course notebooks read by path (notebook 16 shows the measured benchmark)
+_BUNDLE_DATA = ("benchmarks/results/bench_summary.json",)
+
+STUDENT_README = """\
+# CRM analytics (客户关系管理) — the course
+
+- `notebooks/` — the course, one chapter per notebook: read them in order, from
+  `00_crm_and_the_company.ipynb`. `notebooks/GLOSSARY.md` gives every term in Chinese and
+  English with the crmlab function for it.
+- `exercises/` — one exercise set per chapter, checked as you go.
+- `datasets/` — the simulated company the course studies, as CSV, with its data card
+  (`datasets/README.md`). The notebooks load it with `crm.load_retail()`.
+
+## Set-up (准备)
+
+Install crmlab with its course extra (`pip install "crmlab[course]"`, or the wheel your
+instructor gives you), then start JupyterLab in this folder: `jupyter lab`. From a copy of
+the course repository, `make lab` does both and opens this folder.
+
+## Working on an exercise set (做练习)
+
+1. Open `exercises/NN_topic.ipynb`. If your instructor asks for it, write your name between
+   the quotes of `NAME = ""` in the first code cell: every exercise then uses your own
+   dataset (the same every time you run it). Left empty, you work on the course dataset.
+2. Run the cells in order. In each exercise cell replace the two lines
+   `# YOUR CODE HERE` and `raise NotImplementedError()` with your code, run it, then run the
+   check cell under it: it recomputes the expected answer from your dataset and says what
+   differs. The setup and check cells are locked; you do not need to change them.
+3. Where a question asks for words, write them in the cell under it that starts with
+   **Your answer**; your instructor reads them.
+4. Save, and hand in the notebook named `yourname_NN_topic.ipynb` (for example
+   `li_lei_02_segmentation.ipynb`) or in a folder named after you.
+
+When it grades, the instructor runs your notebook again from the top in a fresh kernel with
+the original setup and check cells, on the dataset your `NAME` chooses (or the one your
+instructor assigns to the name on your file). Only the plain text between the quotes of
+`NAME = "..."` is read from the name cell.
+
+Getting a newer version of this folder (`crmlab release --out FOLDER`, or `make lab`) adds
+and updates files but never overwrites a file you have changed.
+"""
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def bundle_files(root=".", solutions_dir=None) -> dict[str, bytes]:
+    """The student bundle, as ``{relative path: bytes}`` (nothing is written).
+
+    Course notebooks ``notebooks/NN_*.ipynb`` with ``GLOSSARY.md`` and ``README.md``,
+    the student version of every set in ``solutions_dir`` (released here, not copied
+    from ``exercises/``), ``datasets/README.md`` and ``datasets/retail/*``, the
+    benchmark result notebook 16 reads, and a README for students.
+    """
+    root = Path(root)
+    course = root / "notebooks"
+    if not course.is_dir():
+        raise ValueError(f"{str(course)!r} is not a folder; run from the course repository or pass root=.")
+    sol = Path(solutions_dir) if solutions_dir is not None else root / "exercises" / "solutions"
+    if not sol.is_dir():
+        raise ValueError(f"solutions_dir {str(sol)!r} is not a folder; pass the folder with the solution notebooks.")
+    files: dict[str, bytes] = {"README.md": STUDENT_README.encode("utf-8")}
+    for path in sorted(course.glob("[0-9][0-9]_*.ipynb")):
+        files[f"notebooks/{path.name}"] = path.read_bytes()
+    for name in ("GLOSSARY.md", "README.md"):
+        if (course / name).is_file():
+            files[f"notebooks/{name}"] = (course / name).read_bytes()
+    solutions = sorted(p for p in sol.glob("*.ipynb") if _SET_NAME.match(p.name))
+    if not solutions:
+        raise ValueError(f"no solution notebooks named NN_topic.ipynb in {str(sol)!r}.")
+    for path in solutions:
+        files[f"exercises/{path.name}"] = notebook_bytes(release_notebook(path))
+    data = root / "datasets"
+    if (data / "README.md").is_file():
+        files["datasets/README.md"] = (data / "README.md").read_bytes()
+    if (data / "retail").is_dir():
+        for path in sorted((data / "retail").iterdir()):
+            if path.is_file() and not path.is_symlink() and path.suffix in (".csv", ".json", ".md"):
+                files[f"datasets/retail/{path.name}"] = path.read_bytes()
+    for rel in _BUNDLE_DATA:
+        if (root / rel).is_file():
+            files[rel] = (root / rel).read_bytes()
+    return files
+
+
+def release_bundle(out, *, root=".", solutions_dir=None) -> dict[str, list[Path]]:
+    """Write (or refresh) the student bundle in the folder ``out``.
+
+    Parameters
+    ----------
+    out : the bundle folder; created when missing.
+    root : the course repository (the folder holding ``notebooks/`` and ``exercises/``).
+    solutions_dir : the solution notebooks (default ``root/exercises/solutions``); only
+        their released student versions go into the bundle.
+
+    Returns
+    -------
+    dict
+        ``"written"``: files created or updated; ``"kept"``: files the student changed
+        since the bundle wrote them (left as they are; the new version is not written);
+        ``"unchanged"``: files already up to date.
+
+    Notes
+    -----
+    The bundle records the SHA-256 of every file it writes in ``.crmlab-bundle.json``. A
+    file is replaced only when its bytes still have that hash (nobody changed it since),
+    so refreshing a bundle never loses a student's work; a file the bundle did not write
+    is never replaced, and nothing is written through a symbolic link.
+
+    Examples
+    --------
+    >>> from crmlab.course.release import release_bundle
+    >>> report = release_bundle("lab/")  # doctest: +SKIP
+    """
+    out = Path(out)
+    root = Path(root)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out {str(out)!r} is a file; pass a folder for the student bundle.")
+    sol = Path(solutions_dir) if solutions_dir is not None else root / "exercises" / "solutions"
+    target_root = out.resolve()
+    if target_root == root.resolve():
+        raise ValueError("out must not be the course repository itself; pass a new folder such as lab/.")
+    if sol.is_dir() and (target_root == sol.resolve() or sol.resolve() in target_root.parents):
+        raise ValueError("out must not lie inside the solutions folder; pass a folder outside exercises/solutions.")
+    files = bundle_files(root, sol)
+    manifest_path = out / BUNDLE_MANIFEST
+    try:
+        recorded = json.loads(manifest_path.read_text(encoding="utf-8")).get("files", {})
+        if not isinstance(recorded, dict):
+            recorded = {}
+    except (OSError, ValueError, AttributeError):
+        recorded = {}
+    report: dict[str, list[Path]] = {"written": [], "kept": [], "unchanged": []}
+    manifest = {k: v for k, v in recorded.items() if isinstance(k, str) and isinstance(v, str)}
+    for rel, content in files.items():
+        target = out / rel
+        new_hash = _sha256(content)
+        if target.is_symlink() or any(p.is_symlink() for p in target.parents if out in p.parents):
+            report["kept"].append(target)
+            continue
+        if target.exists():
+            current = target.read_bytes() if target.is_file() else None
+            if current == content:
+                manifest[rel] = new_hash
+                report["unchanged"].append(target)
+                continue
+            if current is None or _sha256(current) != manifest.get(rel):
+                report["kept"].append(target)  # the student's version: never overwritten
+                continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.crmlab-tmp")
+        tmp.write_bytes(content)
+        tmp.replace(target)
+        manifest[rel] = new_hash
+        report["written"].append(target)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(json.dumps({"files": dict(sorted(manifest.items()))}, indent=1) + "\n", encoding="utf-8")
+    return report

@@ -27,6 +27,7 @@ import queue
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 __all__ = ["main"]
 
@@ -219,7 +220,7 @@ def main(argv=None) -> int:
     cells = [c["source"] if isinstance(c["source"], str) else "".join(c["source"])
              for c in nb["cells"] if c["cell_type"] == "code"]
     state_path = args.notebook.parent / "run.json"
-    state = {"cells": {}, "blamed": {}, "runs": 0, "note": ""}
+    state: dict[str, Any] = {"cells": {}, "blamed": {}, "runs": 0, "note": ""}
     stubbed: set[int] = set()
     for _ in range(_MAX_RERUNS + 1):
         state["runs"] += 1

@@ -87,8 +87,9 @@ _PROBED: dict[str, str] = {}
 
 def _probe() -> str:
     if "mode" not in _PROBED:
+        unshare = shutil.which("unshare")
         try:
-            ok = subprocess.run([shutil.which("unshare"), "--pid", "--mount", "--net", "--ipc", "--uts", "--fork",
+            ok = unshare is not None and subprocess.run([unshare, "--pid", "--mount", "--net", "--ipc", "--uts", "--fork",
                                  "--kill-child", "true"], capture_output=True, timeout=20).returncode == 0
         except (OSError, subprocess.SubprocessError):
             ok = False
@@ -146,7 +147,7 @@ class SlotLease:
 
 
 def _uids_in_use() -> set[int]:
-    uids = set()
+    uids: set[int] = set()
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -211,7 +212,7 @@ def run_sandboxed(argv: list[str], scratch: Path, *, limits: Limits, slot: int =
                 "argv": argv, "env": {**base_env, **_home_env(home)}}
         spec_path = scratch.parent / f"{scratch.name}.spec.json"
         spec_path.write_text(json.dumps(spec))
-        cmd = [shutil.which("unshare"), "--pid", "--mount", "--net", "--ipc", "--uts", "--fork", "--kill-child",
+        cmd = [shutil.which("unshare") or "unshare", "--pid", "--mount", "--net", "--ipc", "--uts", "--fork", "--kill-child",
                sys.executable, "-I", "-S", "-c", _INIT_BOOT, str(Path(__file__).resolve()), str(spec_path)]
         popen_env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
         preexec = None

@@ -1,4 +1,4 @@
-"""Stable per-student seeds, so that each student can work on their own dataset."""
+"""Stable per-student seeds and datasets, so that each student can work on their own data."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 
-__all__ = ["student_seed", "normalize_name"]
+__all__ = ["student_seed", "normalize_name", "student_data"]
 
 _SEPARATORS = re.compile(r"[\s_\-.]+")
 
@@ -58,3 +58,42 @@ def student_seed(name: str) -> int:
     """
     digest = hashlib.sha256(("crmlab-student:" + normalize_name(name)).encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % (2**31)
+
+
+def student_data(name: str = ""):
+    """Return the dataset an exercise set uses for the student ``name``.
+
+    The exercise notebooks start with a cell ``NAME = ""`` and a setup cell
+    ``data = crm.course.student_data(NAME)``: an empty name gives the course dataset
+    (:func:`crmlab.load_retail`), any other name the student's own simulated company,
+    ``crm.synth.generate(seed=student_seed(name))``, the same on every machine. The
+    grader reads the name from that cell and rebuilds the same dataset to check the
+    answers.
+
+    Parameters
+    ----------
+    name : the student's name (case, spaces and underscores do not matter), or ``""``
+        for the course dataset.
+
+    Returns
+    -------
+    crmlab.data.CRMData
+
+    Examples
+    --------
+    >>> import crmlab as crm
+    >>> len(student_data("").customers) == len(crm.load_retail().customers)
+    True
+    >>> student_data("").config == crm.load_retail().config
+    True
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"NAME must be a string such as \"Alice Wang\" (or \"\" for the course dataset), "
+                        f"got {type(name).__name__} {name!r}.")
+    import crmlab.synth  # registers how the shipped dataset's config is rebuilt (data.config)
+
+    if not name.strip():
+        from crmlab.data import load_retail
+
+        return load_retail()
+    return crmlab.synth.generate(seed=student_seed(name))
