@@ -604,7 +604,7 @@ def srm_check(data: pd.DataFrame, *, group_col: str = "group", expected: Mapping
     chi-square goodness-of-fit test compares the observed counts :math:`O_g` with the
     design's :math:`E_g = n\,\pi_g`:
 
-    .. math:: \chi^2 = \sum_g rac{(O_g - E_g)^2}{E_g}, \qquad 	ext{df} = G - 1 .
+    .. math:: \chi^2 = \sum_g \frac{(O_g - E_g)^2}{E_g}, \qquad \text{df} = G - 1 .
 
     A strict ``alpha`` (default 0.001, the usual choice for this check) keeps false alarms
     rare, because the check is run on every experiment (Kohavi, Tang & Xu 2020, ch. 21).
@@ -688,16 +688,14 @@ def cuped(data: pd.DataFrame, *, outcome_col: str, covariate_col: str, group_col
     removes the part of the outcome :math:`Y` that a covariate :math:`X` measured *before*
     randomisation predicts:
 
-    .. math:: Y^{\mathrm{cv}}_i = Y_i - 	heta\,(X_i - ar X), \qquad
-              	heta = rac{\operatorname{cov}(X, Y)}{\operatorname{var}(X)},
+    .. math:: Y^{\mathrm{cv}}_i = Y_i - \theta\,(X_i - \bar X), \qquad
+              \theta = \frac{\operatorname{cov}(X, Y)}{\operatorname{var}(X)},
 
-    with :math:`	heta` and :math:`ar X` from both arms pooled. Because randomisation
+    with :math:`\theta` and :math:`\bar X` from both arms pooled. Because randomisation
     makes :math:`X` independent of the arm, the adjusted difference
-    :math:`ar Y^{\mathrm{cv}}_T - ar Y^{\mathrm{cv}}_C` estimates the same effect, and
-    its variance is smaller by the factor :math:`1 - 
-ho^2` (:math:`
-ho` the correlation
-    of :math:`X` and :math:`Y`). It is, up to how :math:`	heta` is estimated, the
+    :math:`\bar Y^{\mathrm{cv}}_T - \bar Y^{\mathrm{cv}}_C` estimates the same effect, and
+    its variance is smaller by the factor :math:`1 - \rho^2` (:math:`\rho` the correlation
+    of :math:`X` and :math:`Y`). It is, up to how :math:`\theta` is estimated, the
     treatment coefficient of the regression :math:`Y \sim T + X`. The covariate must not be
     affected by the treatment: use only data from before the assignment.
 
@@ -716,8 +714,7 @@ ho` the correlation
     -------
     Two-row DataFrame, ``method`` = ``"difference in means"`` and ``"CUPED"``: ``difference``,
     ``se``, ``ci_low``, ``ci_high``, ``p_value``, ``significant``; and, the same on both rows,
-    ``theta``, ``correlation`` and ``variance_reduction`` (:math:`
-ho^2`, the share of the
+    ``theta``, ``correlation`` and ``variance_reduction`` (:math:`\rho^2`, the share of the
     outcome's variance removed).
 
     Examples
