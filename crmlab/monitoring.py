@@ -7,6 +7,10 @@ r"""Implementation and monitoring (实施与监控): KPIs, control charts and ex
 - :func:`ab_test` — a campaign experiment (A/B test) on a rate or a mean: difference,
   confidence interval, p-value, power and required sample size; :func:`power` and
   :func:`sample_size` plan the next one (反馈与改进).
+- :func:`srm_check` — is the split into arms the one the design intended (sample-ratio
+  mismatch, 样本比例失衡)? Check it before reading any result.
+- :func:`cuped` — the same experiment with less noise: adjust the outcome by a
+  pre-period covariate (CUPED, Deng et al. 2013) and test the adjusted difference.
 
 Examples
 --------
@@ -22,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,6 +53,8 @@ __all__ = [
     "ab_test",
     "power",
     "sample_size",
+    "srm_check",
+    "cuped",
 ]
 
 PERIODS = ("D", "W", "M", "Q", "Y")
@@ -582,3 +589,173 @@ def ab_test(data: pd.DataFrame, *, outcome_col: str, group_col: str = "group", t
         row["n_required"] = sample_size(kind, mde=mde, baseline=m2 if kind == "proportion" else None, sd=sd,
                                         alpha=alpha, power=power, ratio=n2 / n1)
     return pd.DataFrame([row])
+
+
+# --------------------------------------------------------------------------- experiment checks
+def srm_check(data: pd.DataFrame, *, group_col: str = "group", expected: Mapping[Any, float] | None = None,
+              alpha: float = 0.001) -> pd.DataFrame:
+    r"""Sample-ratio mismatch check (样本比例失衡): are the arms the size the design intended?
+
+    A randomised experiment that meant to put half the customers in each arm should see
+    about half in each. When the counts are further from the design than chance allows,
+    something other than the coin decided who was in which arm (a bug in the assignment,
+    customers dropped from one arm's log, a filter applied after randomising), and the
+    difference in outcomes can no longer be read as the treatment's effect. Pearson's
+    chi-square goodness-of-fit test compares the observed counts :math:`O_g` with the
+    design's :math:`E_g = n\,\pi_g`:
+
+    .. math:: \chi^2 = \sum_g \frac{(O_g - E_g)^2}{E_g}, \qquad \text{df} = G - 1 .
+
+    A strict ``alpha`` (default 0.001, the usual choice for this check) keeps false alarms
+    rare, because the check is run on every experiment (Kohavi, Tang & Xu 2020, ch. 21).
+
+    Parameters
+    ----------
+    data : one row per unit (customer) with ``group_col``; no missing labels.
+    group_col : the arm column.
+    expected : dict label -> intended share of units (shares must be positive and sum to
+        1; every observed label must be listed). Default: equal shares.
+    alpha : significance level; ``mismatch`` is ``p_value < alpha``.
+
+    Returns
+    -------
+    DataFrame with one row per arm: ``group``, ``observed``, ``expected`` (count under the
+    design), ``observed_share``, ``expected_share``, and the test's ``chi2``, ``dof``,
+    ``p_value`` and ``mismatch`` (the same on every row: one test of the whole split).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"group": ["treatment"] * 520 + ["control"] * 480})
+    >>> r = srm_check(df)
+    >>> r[["group", "observed", "expected"]]
+           group  observed  expected
+    0    control       480     500.0
+    1  treatment       520     500.0
+    >>> round(float(r["chi2"].iloc[0]), 2), bool(r["mismatch"].iloc[0])
+    (1.6, False)
+    """
+    alpha = check_fraction(alpha, name="alpha")
+    df = check_frame(data, required=[group_col], not_missing=[group_col], name="data")
+    counts = df[group_col].value_counts().sort_index()
+    labels = list(counts.index)
+    if expected is None:
+        if len(labels) < 2:
+            raise ValueError(f"{group_col!r} has only one arm ({labels[0]!r}); a ratio check needs at least two. "
+                             f"Pass expected={{...}} with every arm of the design.")
+        shares = pd.Series(1.0 / len(labels), index=counts.index)
+    else:
+        if not isinstance(expected, Mapping):
+            raise TypeError(f"expected must be a dict label -> share, e.g. {{'treatment': 0.5, 'control': 0.5}}; "
+                            f"got {type(expected).__name__}.")
+        unknown = [lab for lab in labels if lab not in expected]
+        if unknown:
+            raise ValueError(f"{group_col!r} has label {unknown[0]!r} that expected does not list; "
+                             f"give a share for every arm ({sorted(map(str, labels))}).")
+        values = {lab: expected[lab] for lab in expected}
+        for lab, v in values.items():
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(v) or v <= 0:
+                raise ValueError(f"expected[{lab!r}] = {v!r}: every intended share must be a positive number.")
+        total = float(sum(values.values()))
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"the expected shares sum to {total:g}, not 1; give them as fractions of all units "
+                             f"(a 50/50 split is {{'treatment': 0.5, 'control': 0.5}}).")
+        if len(values) < 2:
+            raise ValueError("expected lists only one arm; a ratio check needs at least two.")
+        counts = counts.reindex(list(values), fill_value=0)
+        shares = pd.Series(values, dtype=float).reindex(counts.index)
+    n = int(counts.sum())
+    exp_counts = shares * n
+    chi2 = float(((counts - exp_counts) ** 2 / exp_counts).sum())
+    dof = len(counts) - 1
+    p_value = float(stats.chi2.sf(chi2, dof))
+    return pd.DataFrame({
+        "group": list(counts.index), "observed": counts.to_numpy(dtype="int64"),
+        "expected": exp_counts.to_numpy(dtype=float), "observed_share": (counts / n).to_numpy(dtype=float),
+        "expected_share": shares.to_numpy(dtype=float), "chi2": chi2, "dof": dof, "p_value": p_value,
+        "mismatch": bool(p_value < alpha),
+    })
+
+
+def cuped(data: pd.DataFrame, *, outcome_col: str, covariate_col: str, group_col: str = "group",
+          treatment: Any = "treatment", control: Any = "control", alpha: float = 0.05,
+          confidence: float = 0.95) -> pd.DataFrame:
+    r"""CUPED: the experiment's difference with less noise, from a pre-period covariate.
+
+    Much of the variation in an outcome (retained or not, spend) is there before the
+    experiment starts: customers who bought often last quarter keep buying often. CUPED
+    (Controlled-experiment Using Pre-Experiment Data; Deng, Xu, Kohavi & Walker 2013)
+    removes the part of the outcome :math:`Y` that a covariate :math:`X` measured *before*
+    randomisation predicts:
+
+    .. math:: Y^{\mathrm{cv}}_i = Y_i - \theta\,(X_i - \bar X), \qquad
+              \theta = \frac{\operatorname{cov}(X, Y)}{\operatorname{var}(X)},
+
+    with :math:`\theta` and :math:`\bar X` from both arms pooled. Because randomisation
+    makes :math:`X` independent of the arm, the adjusted difference
+    :math:`\bar Y^{\mathrm{cv}}_T - \bar Y^{\mathrm{cv}}_C` estimates the same effect, and
+    its variance is smaller by the factor :math:`1 - \rho^2` (:math:`\rho` the correlation
+    of :math:`X` and :math:`Y`). It is, up to how :math:`\theta` is estimated, the
+    treatment coefficient of the regression :math:`Y \sim T + X`. The covariate must not be
+    affected by the treatment: use only data from before the assignment.
+
+    Both differences are tested with :func:`ab_test` (``kind="mean"``: Welch's t-test), so
+    the unadjusted row equals ``ab_test(..., kind="mean")``.
+
+    Parameters
+    ----------
+    data : one row per unit with ``group_col``, ``outcome_col`` and ``covariate_col``
+        (numeric, no missing values; a 0/1 outcome is fine).
+    outcome_col : the outcome measured after the assignment.
+    covariate_col : a pre-period measurement (e.g. orders in the 90 days before).
+    group_col, treatment, control, alpha, confidence : as in :func:`ab_test`.
+
+    Returns
+    -------
+    Two-row DataFrame, ``method`` = ``"difference in means"`` and ``"CUPED"``: ``difference``,
+    ``se``, ``ci_low``, ``ci_high``, ``p_value``, ``significant``; and, the same on both rows,
+    ``theta``, ``correlation`` and ``variance_reduction`` (:math:`\rho^2`, the share of the
+    outcome's variance removed).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"group": ["treatment", "control"] * 4,
+    ...                    "before": [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0],
+    ...                    "after": [2.0, 1.0, 3.5, 2.0, 4.0, 3.5, 5.5, 4.0]})
+    >>> r = cuped(df, outcome_col="after", covariate_col="before")
+    >>> r[["method", "difference", "se"]].round(3)
+                    method  difference     se
+    0  difference in means       1.125  0.997
+    1                CUPED       1.125  0.178
+    >>> float(r["theta"].iloc[0])
+    1.075
+    """
+    df = check_frame(data, required=[group_col, outcome_col, covariate_col],
+                     not_missing=[group_col, outcome_col, covariate_col], numeric=[covariate_col], name="data")
+    if outcome_col == covariate_col:
+        raise ValueError(f"outcome_col and covariate_col are both {outcome_col!r}; the covariate must be "
+                         f"measured before the assignment (e.g. the same KPI in the pre-period).")
+    x = df[covariate_col].to_numpy(dtype=float)
+    if not np.isfinite(x).all():
+        raise ValueError(f"data column {covariate_col!r} contains infinite values; remove or fix them.")
+    if np.ptp(x) == 0:
+        raise ValueError(f"covariate {covariate_col!r} is {x[0]:g} for every unit, so it explains nothing; "
+                         f"choose a pre-period measurement that varies between customers.")
+    raw = ab_test(df, outcome_col=outcome_col, group_col=group_col, treatment=treatment, control=control,
+                  kind="mean", alpha=alpha, confidence=confidence)
+    y = df[outcome_col].to_numpy(dtype=float)
+    xc = x - x.mean()
+    theta = float((xc * (y - y.mean())).sum() / (xc**2).sum())
+    rho = float(np.corrcoef(x, y)[0, 1]) if np.ptp(y) > 0 else 0.0
+    y_adj = y - theta * xc
+    is_t = (df[group_col] == treatment).to_numpy()
+    adj = ab_test(df[[group_col]].assign(_y_cuped=y_adj), outcome_col="_y_cuped", group_col=group_col,
+                  treatment=treatment, control=control, kind="mean", alpha=alpha, confidence=confidence)
+    rows = []
+    for method, r, values in (("difference in means", raw.iloc[0], y), ("CUPED", adj.iloc[0], y_adj)):
+        se = math.sqrt(values[is_t].var(ddof=1) / is_t.sum() + values[~is_t].var(ddof=1) / (~is_t).sum())
+        rows.append({"method": method, "difference": float(r["difference"]), "se": se,
+                     "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]),
+                     "p_value": float(r["p_value"]), "significant": bool(r["significant"]),
+                     "theta": theta, "correlation": rho, "variance_reduction": rho**2})
+    return pd.DataFrame(rows)

@@ -12,6 +12,9 @@ Tools to share and use customer data with less risk:
   identifiable rows are from quasi-identifiers (age, gender, region...);
   :func:`generalize` and :func:`generalize_until_k` coarsen them (泛化) until every
   combination is shared by at least ``k`` customers (Sweeney 2002).
+- :func:`l_diversity` and :func:`diversity_classes` check what k-anonymity does not:
+  whether each equivalence class holds varied values of a sensitive attribute (l-多样性,
+  Machanavajjhala et al. 2007), so that placing someone in a class does not reveal it.
 - :func:`marketing_list` keeps only customers who gave marketing consent and only
   the columns the campaign needs (数据最小化).
 - :func:`privacy_pipeline` chains these into an analysis extract without direct
@@ -59,6 +62,8 @@ __all__ = [
     "mask_email",
     "mask_phone",
     "k_anonymity",
+    "l_diversity",
+    "diversity_classes",
     "equivalence_classes",
     "class_sizes",
     "band",
@@ -337,6 +342,101 @@ def k_anonymity(df: pd.DataFrame, quasi_identifiers: str | Sequence[str]) -> int
     2
     """
     return int(class_sizes(df, quasi_identifiers).min())
+
+
+def diversity_classes(df: pd.DataFrame, quasi_identifiers: str | Sequence[str], sensitive: str) -> pd.DataFrame:
+    """How varied the sensitive attribute is inside each equivalence class (l-多样性).
+
+    For each combination of quasi-identifiers: its ``size``, the number of ``distinct``
+    sensitive values, the *entropy l* :math:`\\exp(-\\sum_s p_s \\ln p_s)` (an
+    "effective number" of values: 1 when all rows share one value, the number of values
+    when they are equally common) and ``top_share``, the share of the most common value —
+    what an attacker who places a person in the class learns with that confidence.
+    Missing sensitive values count as a value of their own, as in :func:`class_sizes`.
+
+    Parameters
+    ----------
+    df : table with the quasi-identifiers and the sensitive column.
+    quasi_identifiers : columns an outsider could know about a person.
+    sensitive : the column an attacker wants to learn (a complaint, an income band).
+
+    Returns
+    -------
+    DataFrame with the quasi-identifiers and ``size``, ``distinct``, ``entropy_l``,
+    ``top_value``, ``top_share``; sorted from the least diverse class (fewest distinct
+    values, then highest ``top_share``).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"band": ["20-29"] * 3 + ["30-39"] * 3,
+    ...                    "complained": [True, True, True, True, False, False]})
+    >>> diversity_classes(df, "band", "complained")[["band", "distinct", "top_share"]]
+        band  distinct  top_share
+    0  20-29         1   1.000000
+    1  30-39         2   0.666667
+    """
+    qi = _qi_list(df, quasi_identifiers)
+    if not isinstance(sensitive, str):
+        raise TypeError(f"sensitive must be one column name (a string), got {sensitive!r}.")
+    require_columns(df, [sensitive], name="df")
+    if sensitive in qi:
+        raise ValueError(f"{sensitive!r} is both a quasi-identifier and the sensitive attribute; "
+                         f"an attribute an outsider already knows cannot be disclosed. Pick another column.")
+    pairs = (df.groupby([*qi, sensitive], dropna=False, observed=True).size()
+             .rename("n").reset_index())
+    groups = pairs.groupby(qi, dropna=False, observed=True, sort=False)
+    size = groups["n"].transform("sum")
+    p = pairs["n"] / size
+    pairs = pairs.assign(_plogp=-p * np.log(p), _share=p)
+    top = pairs.sort_values("_share", ascending=False, kind="stable").drop_duplicates(qi)
+    table = (pairs.groupby(qi, dropna=False, observed=True)
+             .agg(size=("n", "sum"), distinct=("n", "size"), _h=("_plogp", "sum")).reset_index())
+    table["entropy_l"] = np.exp(table.pop("_h"))
+    top = top[[*qi, sensitive, "_share"]].rename(columns={sensitive: "top_value", "_share": "top_share"})
+    table = table.merge(top, on=qi, how="left")
+    table["distinct"] = table["distinct"].astype("int64")
+    table["size"] = table["size"].astype("int64")
+    return table.sort_values(["distinct", "top_share"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def l_diversity(df: pd.DataFrame, quasi_identifiers: str | Sequence[str], sensitive: str, *,
+                kind: str = "distinct") -> float:
+    """The l of l-diversity: the least varied class's number of sensitive values.
+
+    k-anonymity stops an attacker from singling a person out, but not from learning
+    their sensitive value when everyone in the class shares it (the *homogeneity
+    attack*). A table is *l-diverse* (Machanavajjhala et al. 2007) when every
+    equivalence class holds at least l "well-represented" values of the sensitive
+    attribute:
+
+    - ``kind="distinct"``: :math:`l = \\min_c |\\{s_i : QI(i) = c\\}|`, distinct values
+      per class (an int);
+    - ``kind="entropy"``: :math:`l = \\min_c \\exp(H_c)` with
+      :math:`H_c = -\\sum_s p_{c,s} \\ln p_{c,s}` (a float; stricter, since a class with
+      99 rows of one value and 1 of another has 2 distinct values but entropy l of
+      about 1.06).
+
+    l = 1 means some class discloses its sensitive value outright.
+
+    Parameters
+    ----------
+    df, quasi_identifiers, sensitive : as in :func:`diversity_classes`.
+    kind : ``"distinct"`` or ``"entropy"``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"band": ["20-29"] * 2 + ["30-39"] * 2, "income": ["low", "high", "low", "low"]})
+    >>> l_diversity(df, "band", "income")
+    1
+    >>> round(l_diversity(df.iloc[:2], "band", "income", kind="entropy"), 3)
+    2.0
+    """
+    if kind not in ("distinct", "entropy"):
+        raise ValueError(f"kind={kind!r} is not allowed; choose 'distinct' or 'entropy'.")
+    table = diversity_classes(df, quasi_identifiers, sensitive)
+    if kind == "distinct":
+        return int(table["distinct"].min())
+    return float(table["entropy_l"].min())
 
 
 # --------------------------------------------------------------------------- generalisation

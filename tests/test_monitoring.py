@@ -315,3 +315,123 @@ def test_plots_return_axes():
     with pytest.raises(ValueError, match="no column 'value'"):
         crm.plot.control_chart_plot(pd.DataFrame({"x": [1]}))
     plt.close("all")
+
+
+# ----------------------------------------------------------------------------- SRM and CUPED
+def test_srm_check_matches_scipy_chisquare():
+    df = pd.DataFrame({"group": ["treatment"] * 1522 + ["control"] * 1573})
+    r = mon.srm_check(df)
+    ref = stats.chisquare([1573, 1522])                      # sorted labels: control, treatment
+    assert r["chi2"].iloc[0] == pytest.approx(ref.statistic)
+    assert r["p_value"].iloc[0] == pytest.approx(ref.pvalue)
+    assert r["dof"].iloc[0] == 1 and not r["mismatch"].iloc[0]
+    # an unequal design and three arms, against scipy with explicit expected counts
+    df3 = pd.DataFrame({"group": ["a"] * 300 + ["b"] * 500 + ["c"] * 200})
+    design = {"a": 0.25, "b": 0.5, "c": 0.25}
+    r3 = mon.srm_check(df3, expected=design)
+    ref3 = stats.chisquare([300, 500, 200], f_exp=[250, 500, 250])
+    assert r3["chi2"].iloc[0] == pytest.approx(ref3.statistic)            # (50^2 + 0 + 50^2) / 250 = 20
+    assert r3["chi2"].iloc[0] == pytest.approx(20.0)
+    assert r3["p_value"].iloc[0] == pytest.approx(ref3.pvalue)
+    assert r3["dof"].iloc[0] == 2 and r3["mismatch"].iloc[0]
+    assert r3["expected"].tolist() == pytest.approx([250, 500, 250])
+
+
+def test_srm_check_flags_a_broken_split_and_counts_a_missing_arm():
+    rng = np.random.default_rng(3)
+    fair = pd.DataFrame({"group": rng.choice(["treatment", "control"], 5000)})
+    assert not mon.srm_check(fair)["mismatch"].iloc[0]
+    # a logging bug loses 10 % of the control arm
+    lost = fair[~((fair["group"] == "control") & (rng.uniform(size=5000) < 0.10))]
+    assert mon.srm_check(lost)["mismatch"].iloc[0]
+    # an arm of the design with no units at all is a mismatch, not an error
+    only_t = pd.DataFrame({"group": ["treatment"] * 50})
+    r = mon.srm_check(only_t, expected={"treatment": 0.5, "control": 0.5})
+    assert r.set_index("group").loc["control", "observed"] == 0 and r["mismatch"].iloc[0]
+
+
+def test_srm_check_errors():
+    df = pd.DataFrame({"group": ["t", "c", "c"]})
+    with pytest.raises(ValueError, match="only one arm"):
+        mon.srm_check(df[df["group"] == "c"])
+    with pytest.raises(ValueError, match="'t'"):
+        mon.srm_check(df, expected={"c": 1.0})
+    with pytest.raises(ValueError, match="sum to 1.2"):
+        mon.srm_check(df, expected={"c": 0.6, "t": 0.6})
+    with pytest.raises(ValueError, match="positive"):
+        mon.srm_check(df, expected={"c": 1.0, "t": 0.0})
+    with pytest.raises(TypeError, match="dict"):
+        mon.srm_check(df, expected=[0.5, 0.5])
+    with pytest.raises(ValueError, match="'arm'"):
+        mon.srm_check(df, group_col="arm")
+    with pytest.raises(ValueError, match="alpha"):
+        mon.srm_check(df, alpha=1.5)
+
+
+def _cuped_experiment(n=4000, effect=0.4, seed=7):
+    rng = np.random.default_rng(seed)
+    before = rng.gamma(2.0, 2.0, n)
+    treated = rng.uniform(size=n) < 0.5
+    after = 1.0 + 0.8 * before + effect * treated + rng.normal(0, 1.5, n)
+    return pd.DataFrame({"group": np.where(treated, "treatment", "control"), "before": before, "after": after})
+
+
+def test_cuped_against_statsmodels_ols():
+    import statsmodels.api as sm
+
+    df = _cuped_experiment()
+    r = mon.cuped(df, outcome_col="after", covariate_col="before").set_index("method")
+    t = (df["group"] == "treatment").astype(float)
+    # theta is the slope of the outcome on the covariate (both arms pooled)
+    slope = sm.OLS(df["after"], sm.add_constant(df["before"])).fit().params["before"]
+    assert r.loc["CUPED", "theta"] == pytest.approx(slope)
+    # the unadjusted row is the difference in means (OLS of the outcome on the arm alone)
+    raw = sm.OLS(df["after"], sm.add_constant(t)).fit()
+    assert r.loc["difference in means", "difference"] == pytest.approx(raw.params["group"])
+    # the CUPED estimate and its standard error agree with the regression Y ~ T + X
+    adj = sm.OLS(df["after"], sm.add_constant(pd.DataFrame({"t": t, "x": df["before"]}))).fit(cov_type="HC2")
+    assert r.loc["CUPED", "difference"] == pytest.approx(adj.params["t"], abs=0.01)
+    assert r.loc["CUPED", "se"] == pytest.approx(adj.bse["t"], rel=0.02)
+    # and the variance falls by rho^2
+    rho = np.corrcoef(df["before"], df["after"])[0, 1]
+    assert r.loc["CUPED", "variance_reduction"] == pytest.approx(rho**2)
+    assert r.loc["CUPED", "se"] < 0.6 * r.loc["difference in means", "se"]
+    assert r.loc["CUPED", "ci_low"] < 0.4 < r.loc["CUPED", "ci_high"]
+
+
+def test_cuped_unadjusted_row_is_ab_test_and_hand_worked():
+    df = pd.DataFrame({"group": ["treatment", "control"] * 4,
+                       "before": [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0],
+                       "after": [2.0, 1.0, 3.5, 2.0, 4.0, 3.5, 5.5, 4.0]})
+    r = mon.cuped(df, outcome_col="after", covariate_col="before").set_index("method")
+    ab = mon.ab_test(df, outcome_col="after", kind="mean").iloc[0]
+    for col in ("difference", "ci_low", "ci_high", "p_value"):
+        assert r.loc["difference in means", col] == pytest.approx(ab[col])
+    # by hand: mean x = 2.5, cov(x, y) = 10.75 / 7, var(x) = 10 / 7, so theta = 1.075
+    assert r.loc["CUPED", "theta"] == pytest.approx(1.075)
+    # x is balanced across the arms, so the adjustment leaves the difference (1.125) unchanged
+    assert r.loc["CUPED", "difference"] == pytest.approx(1.125)
+    y_adj = df["after"] - 1.075 * (df["before"] - 2.5)
+    t, c = y_adj[df["group"] == "treatment"], y_adj[df["group"] == "control"]
+    assert r.loc["CUPED", "se"] == pytest.approx(math.sqrt(t.var() / 4 + c.var() / 4))
+    before = df.copy()
+    mon.cuped(df, outcome_col="after", covariate_col="before")
+    pd.testing.assert_frame_equal(df, before)
+
+
+def test_cuped_errors():
+    df = _cuped_experiment(n=50)
+    with pytest.raises(ValueError, match="both 'after'"):
+        mon.cuped(df, outcome_col="after", covariate_col="after")
+    with pytest.raises(ValueError, match="explains nothing"):
+        mon.cuped(df.assign(before=1.0), outcome_col="after", covariate_col="before")
+    with pytest.raises(ValueError, match="missing"):
+        mon.cuped(df.assign(before=np.where(np.arange(50) == 3, np.nan, df["before"])),
+                  outcome_col="after", covariate_col="before")
+    with pytest.raises(ValueError, match="infinite"):
+        mon.cuped(df.assign(before=np.where(np.arange(50) == 3, np.inf, df["before"])),
+                  outcome_col="after", covariate_col="before")
+    with pytest.raises(TypeError):
+        mon.cuped(df.assign(before="x"), outcome_col="after", covariate_col="before")
+    with pytest.raises(ValueError, match="'pre'"):
+        mon.cuped(df, outcome_col="after", covariate_col="pre")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import crmlab as crm
 from crmlab import privacy as pv
 
 KEY = "test-key-0123456789abcdef"
@@ -287,3 +289,70 @@ def test_generalize_until_k_suppression_hand_worked():
     assert one.levels == {"age": 2} and one.n_suppressed == 0
     with pytest.raises(ValueError, match="max_suppression must lie in"):
         pv.generalize_until_k(df, ["age"], 2, hier, max_suppression=1.5)
+
+
+# ----------------------------------------------------------------------------- l-diversity
+def _brute_force_diversity(df, qi, sensitive):
+    """Independent l-diversity: plain Python dictionaries, no pandas group-by."""
+    classes: dict = {}
+    for row in df[[*qi, sensitive]].itertuples(index=False):
+        classes.setdefault(tuple(row[:-1]), []).append(row[-1])
+    distinct = {c: len(set(v)) for c, v in classes.items()}
+    entropy = {}
+    for c, v in classes.items():
+        counts = [v.count(s) for s in set(v)]
+        entropy[c] = math.exp(-sum(n / len(v) * math.log(n / len(v)) for n in counts))
+    return distinct, entropy
+
+
+def test_l_diversity_hand_worked():
+    # class A: complaint, complaint, none -> 2 distinct, entropy l = exp(H(2/3, 1/3)) = 1.8899
+    # class B: none, none -> 1 distinct (homogeneous: its members' value is disclosed)
+    df = pd.DataFrame({"band": ["A", "A", "A", "B", "B"],
+                       "s": ["complaint", "complaint", "none", "none", "none"]})
+    assert pv.l_diversity(df, "band", "s") == 1
+    assert pv.l_diversity(df[df["band"] == "A"], "band", "s") == 2
+    h = -(2 / 3 * math.log(2 / 3) + 1 / 3 * math.log(1 / 3))
+    assert pv.l_diversity(df[df["band"] == "A"], "band", "s", kind="entropy") == pytest.approx(math.exp(h))
+    table = pv.diversity_classes(df, "band", "s")
+    assert table["band"].tolist() == ["B", "A"]                      # the least diverse class first
+    assert table["size"].tolist() == [2, 3]
+    assert table["top_share"].tolist() == pytest.approx([1.0, 2 / 3])
+    assert table["top_value"].tolist() == ["none", "complaint"]
+
+
+def test_l_diversity_matches_brute_force_on_retail():
+    customers = crm.load_retail().customers
+    complained = set(crm.load_retail().interactions.query("type == 'complaint'")["customer_id"])
+    df = customers.assign(complained=customers["customer_id"].isin(complained))
+    qi = ["gender", "region", "city_tier"]
+    for sensitive in ("income_band", "complained"):
+        distinct, entropy = _brute_force_diversity(df, qi, sensitive)
+        assert pv.l_diversity(df, qi, sensitive) == min(distinct.values())
+        assert pv.l_diversity(df, qi, sensitive, kind="entropy") == pytest.approx(min(entropy.values()))
+        table = pv.diversity_classes(df, qi, sensitive).set_index(qi)
+        assert len(table) == len(distinct)
+        for c, d in distinct.items():
+            assert table.loc[c, "distinct"] == d
+            assert table.loc[c, "entropy_l"] == pytest.approx(entropy[c])
+
+
+def test_l_diversity_is_at_most_k_and_does_not_modify_input():
+    df = pd.DataFrame({"g": ["F", "F", "M", "M", "M"], "s": [1, 2, 1, 1, 3]})
+    before = df.copy()
+    assert pv.l_diversity(df, "g", "s") <= pv.k_anonymity(df, "g")
+    pd.testing.assert_frame_equal(df, before)
+
+
+def test_l_diversity_errors():
+    df = pd.DataFrame({"g": ["F", "M"], "s": [1, 2]})
+    with pytest.raises(ValueError, match="'nope'"):
+        pv.l_diversity(df, "g", "nope")
+    with pytest.raises(ValueError, match="both a quasi-identifier"):
+        pv.l_diversity(df, ["g", "s"], "s")
+    with pytest.raises(TypeError, match="one column name"):
+        pv.l_diversity(df, "g", ["s"])
+    with pytest.raises(ValueError, match="'distinct' or 'entropy'"):
+        pv.l_diversity(df, "g", "s", kind="recursive")
+    with pytest.raises(ValueError, match="empty"):
+        pv.l_diversity(df.iloc[:0], "g", "s")
