@@ -196,18 +196,23 @@ def test_scalar_close_and_messages():
     assert_scalar_close(float("nan"), float("nan"))
     assert_scalar_close("gold", "gold")
     assert_scalar_close(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01"))
-    with pytest.raises(AssertionError, match=r"^your NPS is 12\.5, expected 10\.0\.\nHint: promoters minus detractors$"):
+    with pytest.raises(AssertionError, match=r"^your NPS is 12\.5, which is too high\.\nHint: promoters minus detractors$"):
         assert_scalar_close(12.5, 10.0, what="your NPS", hint="promoters minus detractors")
     with pytest.raises(AssertionError, match=r"should be a single value, but it is a Series with 1 value\. Take it out with \.item\(\)"):
         assert_scalar_close(pd.Series([0.25]), 0.25)
     with pytest.raises(AssertionError, match=r"should be a number, but it is a str \('0\.25'\)"):
         assert_scalar_close("0.25", 0.25)
-    with pytest.raises(AssertionError, match=r"is missing \(NaN\), expected 0\.25"):
+    with pytest.raises(AssertionError, match=r"is missing \(NaN\); a number is expected"):
         assert_scalar_close(np.nan, 0.25)
-    with pytest.raises(AssertionError, match=r"is 'silver', expected 'gold'"):
+    with pytest.raises(AssertionError, match=r"is 'silver', which is not the expected answer"):
         assert_scalar_close("silver", "gold")
-    with pytest.raises(AssertionError, match=r"is 2024-01-02, expected 2024-01-01"):
+    with pytest.raises(AssertionError, match=r"is 2024-01-02, which is not the expected date"):
         assert_scalar_close(pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-01"))
+    with pytest.raises(AssertionError, match=r"is 7\.5, which is too low") as info:
+        assert_scalar_close(7.5, 10.0)
+    assert "10" not in str(info.value)          # the expected value is never printed
+    with pytest.raises(AssertionError, match=r"wrong sign"):
+        assert_scalar_close(-0.3, 0.3)
     with pytest.raises(TypeError, match="atol must be a number"):
         assert_scalar_close(1.0, 1.0, atol="small")
 

@@ -41,6 +41,8 @@ __all__ = [
     "resolve_data",
     "passed",
     "fail",
+    "matches",
+    "judge",
 ]
 
 _N_EXAMPLES = 3
@@ -429,8 +431,11 @@ def assert_scalar_close(
     >>> assert_scalar_close(0.3, 0.25, what="your repeat-purchase rate", hint="Divide by all customers.")
     Traceback (most recent call last):
     ...
-    AssertionError: your repeat-purchase rate is 0.3, expected 0.25.
+    AssertionError: your repeat-purchase rate is 0.3, which is too high.
     Hint: Divide by all customers.
+
+    The message never states the expected value: it says whether the answer is too high or
+    too low (or, for text and dates, only that it is not the expected one).
     """
     _check_tolerances(rtol, atol)
     got = _scalar(got, what, hint)
@@ -441,8 +446,14 @@ def assert_scalar_close(
         g, e = float(cast(SupportsFloat, got)), float(cast(SupportsFloat, expected))
         if math.isnan(g) and math.isnan(e):
             return
-        if math.isnan(g) or not math.isclose(g, e, rel_tol=rtol, abs_tol=atol):
-            fail(f"{what} is {_fmt(got)}, expected {_fmt(expected)}.", hint)
+        if math.isnan(g):
+            fail(f"{what} is missing (NaN); a number is expected.", hint)
+        if math.isnan(e):
+            fail(f"{what} is {_fmt(got)}, but on this dataset the answer is undefined (NaN).", hint)
+        if not math.isclose(g, e, rel_tol=rtol, abs_tol=atol):
+            if e != 0 and math.isclose(g, -e, rel_tol=rtol, abs_tol=atol):
+                fail(f"{what} is {_fmt(got)}: it has the wrong sign.", hint)
+            fail(f"{what} is {_fmt(got)}, which is too {'high' if g > e else 'low'}.", hint)
         return
     if isinstance(expected, pd.Timestamp):
         try:
@@ -450,10 +461,10 @@ def assert_scalar_close(
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            fail(f"{what} is {_fmt(got)}, expected {_fmt(expected)}.", hint)
+            fail(f"{what} is {_fmt(got)}, which is not the expected date.", hint)
         return
     if got != expected:
-        fail(f"{what} is {_fmt(got)}, expected {_fmt(expected)}.", hint)
+        fail(f"{what} is {_fmt(got)}, which is not the expected answer.", hint)
 
 
 def _as_set(value, what: str, hint: str) -> set:
@@ -630,6 +641,60 @@ def assert_axes(
             problems.append(f"it has {got} points, expected {n_points}")
     if problems:
         fail(f"{what} is not the expected chart: " + "; ".join(problems) + ".", hint)
+
+
+# ----------------------------------------------------------------------------- judging
+def matches(compare, got, expected, **kwargs) -> bool:
+    """True when ``compare(got, expected, **kwargs)`` (an ``assert_*`` helper) passes.
+
+    >>> matches(assert_scalar_close, 0.25, 0.25)
+    True
+    >>> matches(assert_scalar_close, 25.0, 0.25)
+    False
+    """
+    try:
+        compare(got, expected, **kwargs)
+    except AssertionError:
+        return False
+    return True
+
+
+def judge(compare, got, expected, *, what: str, hint: str = "", mistakes=(), builds_on: str | None = None,
+          **kwargs) -> None:
+    """Compare ``got`` with ``expected``; on a mismatch, name the typical mistake it matches.
+
+    ``compare`` is one of the ``assert_*`` helpers. ``mistakes`` is a sequence of
+    ``(message, wrong)`` pairs, where ``wrong`` is the answer that mistake produces (or a
+    function of no arguments returning it, computed only when the answer is wrong). The first
+    mistake the answer matches fails with its message; otherwise the helper's own message is
+    raised, followed, when ``builds_on`` names an earlier exercise, by a pointer to fix that
+    one first.
+
+    Examples
+    --------
+    >>> judge(assert_scalar_close, 0.25, 0.25, what="your share")
+    >>> judge(assert_scalar_close, 25.0, 0.25, what="your share",
+    ...       mistakes=[("your share is a percentage; give a fraction between 0 and 1.", 25.0)])
+    Traceback (most recent call last):
+    ...
+    AssertionError: your share is a percentage; give a fraction between 0 and 1.
+    """
+    try:
+        compare(got, expected, what=what, hint=hint, **kwargs)
+        return
+    except AssertionError as exc:
+        error = exc
+    for message, wrong in mistakes:
+        try:
+            wrong = wrong() if callable(wrong) else wrong
+        except Exception:  # a mistake that cannot be formed on this dataset is not the one made
+            continue
+        if wrong is not None and matches(compare, got, wrong, **kwargs):
+            fail(message, hint)
+    if builds_on:
+        raise AssertionError(f"{error}\nThis exercise builds on {builds_on}: if that check fails, fix it "
+                             f"first.") from None
+    raise error
 
 
 # ----------------------------------------------------------------------------- data, success
