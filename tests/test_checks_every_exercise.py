@@ -342,12 +342,85 @@ MISTAKES: dict[tuple[str, str], list[tuple]] = {
 _MESSAGES: dict[str, list[str]] = {}
 
 
+# ----------------------------------------------------------------------------- other correct forms
+# Correct answers a student would reasonably write in another form than the solution's.
+def _crosstab_moves(ns):
+    data = ns["data"]
+    kw = dict(transactions=data.transactions, customers=data.customers)
+    before = crm.lifecycle.lifecycle_stages(observation_end="2024-06-30", **kw)["stage"]
+    after = crm.lifecycle.lifecycle_stages(observation_end=data.observation_end, **kw)["stage"].reindex(before.index)
+    return pd.crosstab(before.astype(str), after.astype(str), normalize="index")   # no all-zero column, no empty row
+
+
+def _hmac_full(ns):
+    import hashlib
+    import hmac
+
+    key = crm.check.ex14.KEY.encode()
+    tx = ns["data"].transactions
+    return tx.assign(customer_id=[hmac.new(key, str(v).encode(), hashlib.sha256).hexdigest() for v in tx["customer_id"]])
+
+
+def _extract_with_signup_year(ns):
+    c = ns["data"].customers.set_index("customer_id")
+    ids = crm.privacy.pseudonymize(c.index.to_series(), crm.check.ex14.KEY)
+    years = pd.Series(c["signup_date"].dt.year.to_numpy(), index=ids.to_numpy())
+    return ns["extract"].assign(signup_year=ns["extract"]["customer_id"].map(years))
+
+
+def _own_list_profit(ns):
+    """A different contact list (the first half of the reference one) and its own true profit."""
+    own = list(ns["contacted"][: len(ns["contacted"]) // 2])
+    profit = crm.uplift.policy_profit(ns["table"].index.isin(own), true_uplift=ns["true_u"], value=ns["value"],
+                                      cost=ns["data"].config.offer_cost)
+    return profit, {"contacted": own}
+
+
+ALTERNATIVES: dict[tuple[str, str], list] = {
+    ("01", "duplicate_store_records"): [lambda ns: sorted(ns["dupes"])],
+    ("02", "rfm"): [lambda ns: ns["rfm"].reset_index()[["total_spend", "customer_id", "n_orders", "recency_days"]]],
+    ("04", "stage_counts"): [lambda ns: ns["counts"][ns["counts"] > 0].to_dict()],
+    ("04", "transition_matrix"): [_crosstab_moves, lambda ns: ns["moves"][ns["moves"].columns[::-1]]],
+    ("05", "servqual_gaps"): [lambda ns: ns["gaps"].to_dict()],
+    ("05", "driver_ranking"): [lambda ns: crm.satisfaction.key_drivers(
+        ns["data"].surveys, target="csat", drivers=ns["perf"]).set_index("driver")["lmg"]],
+    ("06", "resolved_share_by_category"): [lambda ns: ns["resolved_share"].to_dict()],
+    ("07", "loyalty_types"): [lambda ns: ns["counts"].to_dict()],
+    ("07", "naive_vs_adjusted"): [lambda ns: pd.Series(ns["estimates"]),
+                                  lambda ns: ns["effect"][["method", "effect"]]],
+    ("08", "bgnbd_params"): [lambda ns: dict(ns["params"]), lambda ns: ns["params"].iloc[::-1]],
+    ("08", "weekly_summary"): [lambda ns: ns["summary"].reset_index()],
+    ("09", "churn_label"): [lambda ns: ns["churned"].astype(int)],
+    ("09", "complaint_rates"): [lambda ns: ns["rates"].to_dict()],
+    ("11", "contact_list"): [lambda ns: set(ns["contacted"]), lambda ns: ns["plan"]["contact"]],
+    ("11", "true_profit"): [_own_list_profit],
+    ("14", "pseudonymized_transactions"): [_hmac_full],
+    ("14", "analysis_extract"): [_extract_with_signup_year],
+    ("15", "campaign_test"): [lambda ns: ns["test"].iloc[0]],
+}
+
+
 # ----------------------------------------------------------------------------- tests
 @pytest.mark.parametrize("set_no, exercise", EXERCISES, ids=[f"{s}.{e}" for s, e in EXERCISES])
 def test_reference_answer_passes(set_no, exercise, student_data, capsys):
     ns, answers = run_solutions(set_no, student_data)
     var, extra = answers[exercise]
     _check(set_no, exercise)(eval(var, ns), ns["data"], **{k: eval(v, ns) for k, v in extra.items()})
+    assert f"{exercise}: correct" in capsys.readouterr().out
+
+
+_ALT_CASES = [(s, e, i) for (s, e), alts in ALTERNATIVES.items() for i in range(len(alts))]
+
+
+@pytest.mark.parametrize("set_no, exercise, i", _ALT_CASES, ids=[f"{s}.{e}.{i}" for s, e, i in _ALT_CASES])
+def test_another_correct_form_passes(set_no, exercise, i, student_data, capsys):
+    ns, answers = run_solutions(set_no, student_data)
+    extra = {k: eval(v, ns) for k, v in answers[exercise][1].items()}
+    answer = ALTERNATIVES[(set_no, exercise)][i](ns)
+    if isinstance(answer, tuple):       # (answer, keyword arguments of the check cell)
+        answer, own = answer
+        extra.update(own)
+    _check(set_no, exercise)(answer, ns["data"], **extra)
     assert f"{exercise}: correct" in capsys.readouterr().out
 
 
@@ -402,6 +475,21 @@ def test_hints_quote_no_reference_call(set_no):
     module = importlib.import_module(f"crmlab.check.ex{set_no}")
     quoted = [t for t in _texts(module) if re.search(r"crm\.\w+\.\w+\(|\.\w+\(\w*=", t)]
     assert not quoted, f"ex{set_no} hints quote reference calls: {quoted[:3]}"
+
+
+def test_a_wrong_earlier_answer_points_back_to_its_exercise(student_data):
+    """A later answer built on a wrong earlier one says which exercise to fix first."""
+    ns, _ = run_solutions("02", student_data)
+    mean_amount = ns["data"].transactions.groupby("customer_id")["amount"].mean()
+    wrong_rfm = ns["rfm"].assign(total_spend=mean_amount)       # exercise 1 wrong: mean instead of total
+    scores = crm.segmentation.rfm_scores(wrong_rfm, bins=5)
+    with pytest.raises(AssertionError, match=r"builds on exercise 1 \(rfm\)"):
+        crm.check.ex02.rfm_scores(scores, ns["data"])
+    ns, _ = run_solutions("10", student_data)
+    t = ns["tenure"].assign(duration=(ns["last"] - ns["first"]).dt.days.astype(float))
+    km = crm.survival.kaplan_meier(t["duration"], t["churned"])
+    with pytest.raises(AssertionError, match=r"builds on exercise 1 \(tenure\)"):
+        crm.check.ex10.survival_at_one_year(float(km.loc[km["time"] <= 365, "survival"].iloc[-1]), ns["data"])
 
 
 def test_messages_never_print_the_expected_scalar(student_data):

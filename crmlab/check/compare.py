@@ -363,7 +363,7 @@ def assert_series_matches(
     """Assert that a student's Series equals the expected one, matched by index label.
 
     A list or array of the right length is compared by position. A one-column DataFrame
-    is accepted as a Series.
+    is accepted as a Series, and so is a dict keyed like the expected index.
 
     Examples
     --------
@@ -383,6 +383,8 @@ def assert_series_matches(
         raise TypeError(f"expected must be a Series, got {type(expected).__name__}.")
     if isinstance(got, pd.DataFrame) and got.shape[1] == 1:
         got = got.iloc[:, 0]
+    if isinstance(got, Mapping):  # a dict keyed like the expected index is the same answer
+        got = pd.Series(dict(got), dtype=object if not len(got) else None).infer_objects()
     if isinstance(got, (list, tuple, np.ndarray)) and not isinstance(got, pd.Series):
         arr = np.asarray(got, dtype=object)
         if arr.ndim != 1 or len(arr) != len(expected):
@@ -488,7 +490,7 @@ def assert_same_set(got, expected, *, what: str = "your answer", hint: str = "")
     Traceback (most recent call last):
     ...
     AssertionError: your key accounts does not contain the expected values:
-    - 1 value(s) are missing, e.g. 3
+    - 1 expected value(s) are missing (2 of your 2 are right)
     """
     exp = _as_set(expected, "expected", "")
     g = _as_set(got, what, hint)
@@ -496,7 +498,9 @@ def assert_same_set(got, expected, *, what: str = "your answer", hint: str = "")
     if missing or extra:
         parts = []
         if missing:
-            parts.append(f"{len(missing)} value(s) are missing, e.g. {_fmt_items(missing)}")
+            # the missing values are not named: with a short answer that would give it away
+            parts.append(f"{len(missing)} expected value(s) are missing ({len(exp) - len(missing)} of your "
+                         f"{len(g)} are right)")
         if extra:
             parts.append(f"{len(extra)} value(s) should not be there, e.g. {_fmt_items(extra)}")
         fail(f"{what} does not contain the expected values:\n" + "\n".join(f"- {p}" for p in parts), hint)

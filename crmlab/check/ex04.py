@@ -7,6 +7,7 @@ the idea and the section of notebook 04; they never give the code.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pandas as pd
@@ -79,12 +80,15 @@ def transition_matrix(answer: Any, data: Any = None) -> None:
                                            observation_end=data.observation_end)
     if isinstance(answer, pd.DataFrame):
         answer = _complete(answer.rename(index=str, columns=str), expected)
-    counts = lifecycle.stage_transitions(data.transactions, data.customers, observation_start=MID_YEAR,
-                                         observation_end=data.observation_end, normalize=False)
+    @functools.cache
+    def counts():
+        return lifecycle.stage_transitions(data.transactions, data.customers, observation_start=MID_YEAR,
+                                           observation_end=data.observation_end, normalize=False)
+
     judge(assert_frame_matches, answer, expected, what="your transition matrix", atol=1e-9,
           mistakes=[("your matrix holds counts: divide each row by its total (row shares).", counts),
                     ("your matrix divides by column totals: each row (the stage on 2024-06-30) must sum to 1.",
-                     lambda: counts / counts.sum(axis=0).where(counts.sum(axis=0) > 0)),
+                     lambda: counts() / counts().sum(axis=0).where(counts().sum(axis=0) > 0)),
                     ("your matrix is transposed: rows are the stage on 2024-06-30, columns the stage at the end.",
                      lambda: expected.T.rename_axis(index="from", columns="to"))],
           hint="Rows = stage on 2024-06-30, columns = stage at the end, each row divided by its total — "
@@ -114,8 +118,10 @@ def cohort_table(answer: Any, data: Any = None) -> None:
     if isinstance(answer, pd.DataFrame):
         answer = answer.set_axis([str(i) for i in answer.index], axis=0)
         answer.index.name = "cohort"
-    counts = lifecycle.cohort_retention(data.transactions, period="M", normalize=False)
-    counts.index = counts.index.astype(str)
+    def counts():
+        c = lifecycle.cohort_retention(data.transactions, period="M", normalize=False)
+        return c.set_axis(c.index.astype(str), axis=0)
+
     judge(assert_frame_matches, answer, expected, what="your cohort table",
           mistakes=[("your table holds customer counts: divide each row by the size of its cohort (column 0).",
                      counts)],
@@ -129,9 +135,11 @@ def month3_retention(answer: Any, data: Any = None) -> None:
     data = resolve_data(data)
     table = _cohorts(data)
     expected = table.loc[[p.year == 2023 for p in table.index], 3].mean()
-    counts = lifecycle.cohort_retention(data.transactions, period="M", normalize=False)
-    rows = [p.year == 2023 for p in counts.index]
-    weighted = float(counts.loc[rows, 3].sum() / counts.loc[rows, 0].sum())
+    def weighted():
+        counts = lifecycle.cohort_retention(data.transactions, period="M", normalize=False)
+        rows = [p.year == 2023 for p in counts.index]
+        return float(counts.loc[rows, 3].sum() / counts.loc[rows, 0].sum())
+
     judge(assert_scalar_close, answer, expected, what="your month-3 retention",
           mistakes=[("your average is weighted by cohort size: the exercise asks for the plain mean of the "
                      "twelve 2023 cohorts.", weighted),

@@ -57,10 +57,10 @@ def surveyed_loyalty(answer: Any, data: CRMData | None = None) -> None:
     if isinstance(answer, pd.DataFrame) and len(answer) > len(expected):
         fail(f"your loyalty table has {len(answer)} rows, more than the {len(expected)} customers who both answered "
              f"a survey and bought: keep customers who appear in both.",
-             "An inner join keeps the customers measured both ways — notebook 07, section 3.")
+             "An inner join keeps the customers measured both ways — notebook 07, section 3 (忠诚度衡量指标).")
     judge(assert_frame_matches, answer, expected, key="customer_id", what="your loyalty table",
           hint="Per customer, the attitudinal score from the surveys next to the purchase rate per month, for "
-               "customers measured both ways — notebook 07, section 3 (忠诚度指标).")
+               "customers measured both ways — notebook 07, section 3 (忠诚度衡量指标).")
     passed("surveyed_loyalty")
 
 

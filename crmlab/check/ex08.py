@@ -64,7 +64,7 @@ def weekly_summary(answer, data=None) -> None:
           mistakes=[("your recency and T are in days: the exercise measures them in weeks.", in_days)],
           hint="Merge same-day purchases; frequency counts repeat purchase days; recency and T run from the first "
                "purchase day, in weeks; monetary value averages the repeat days' amounts — notebook 08, section 4 "
-               "(从原始记录复现).")
+               "(从原始交易日志复现).")
     passed("weekly_summary")
 
 
@@ -82,7 +82,7 @@ def bgnbd_params(answer, data=None) -> None:
                      lambda: expected.mul(pd.Series({"alpha": 7.0}).reindex(expected.index, fill_value=1.0)))],
           builds_on="exercise 2 (weekly_summary)",
           hint="Fit the BG/NBD model to the weekly summary and report its four parameters r, alpha, a, b — "
-               "notebook 08, section 3 (非契约型客户: BG/NBD).")
+               "notebook 08, section 3 (非契约型客户: BG/NBD 模型).")
     passed("bgnbd_params")
 
 

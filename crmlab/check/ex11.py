@@ -8,6 +8,7 @@ exercise they build on.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -129,7 +130,7 @@ def contact_list(answer: Any, data: Any = None) -> None:
     data = resolve_data(data)
     tab = _table(data)
     plan = _plan(data, tab)
-    value, pred = _value(tab), _uplift(data, tab)
+    value, pred = plan["value"], plan["uplift"]
     if isinstance(answer, pd.Series) and answer.dtype == bool:
         answer = answer.index[answer.to_numpy()]
     judge(assert_same_set, answer, plan.index[plan["contact"]], what="your contact list",
@@ -140,7 +141,7 @@ def contact_list(answer: Any, data: Any = None) -> None:
                      lambda: tab.index[value * pred >= _cost(data)])],
           builds_on="exercise 2 (predicted_uplift)",
           hint="Contact a customer when the expected gain (value at risk × predicted uplift) reaches their tier's "
-               "hurdle times the offer cost — notebook 11, section 5 (按预期利润选择客户, 分级挽回).")
+               "hurdle times the offer cost — notebook 11, section 5 (按期望利润选择 · 分级挽回).")
     passed("contact_list")
 
 
@@ -167,11 +168,11 @@ def true_profit(answer: Any, data: Any = None, contacted: Any = None) -> None:
     truth = data.truth.set_index("customer_id").loc[tab.index, "true_uplift"]
     value = _value(tab)
     expected = uplift.policy_profit(contact, true_uplift=truth, value=value, cost=_cost(data))
-    pred = _uplift(data, tab)
+    pred = functools.cache(lambda: _uplift(data, tab))
     judge(assert_scalar_close, answer, expected, rtol=1e-4, what="the profit of your contact list",
           mistakes=[("your profit uses the predicted uplift: what the list really earns is measured with the true "
                      "uplift (data.truth).",
-                     lambda: uplift.policy_profit(contact, true_uplift=pred.clip(-1, 1), value=value, cost=_cost(data))),
+                     lambda: uplift.policy_profit(contact, true_uplift=pred().clip(-1, 1), value=value, cost=_cost(data))),
                     ("your profit leaves out the offer cost of each contacted customer.",
                      lambda: uplift.policy_profit(contact, true_uplift=truth, value=value, cost=0.0)),
                     ("your profit is that of contacting everyone: the exercise asks for your list of exercise 4.",

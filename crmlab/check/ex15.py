@@ -146,6 +146,7 @@ def customers_needed(answer: Any, data: CRMData | None = None) -> None:
                     ("your baseline is the treated group's retention: the baseline is the control group's rate.",
                      lambda: monitoring.sample_size("proportion", baseline=float(
                          table.loc[table["treated"] == 1, "retained"].mean()), mde=0.03, power=0.8, alpha=0.05))],
+          builds_on="exercise 4 (campaign_test)",
           hint="The sample size per group to detect +3 points over the control group's retention, with 80% power "
                "at the 5% level — notebook 15, section 4 (统计功效与样本量).")
     passed("customers_needed")
