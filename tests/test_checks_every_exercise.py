@@ -498,3 +498,28 @@ def test_messages_never_print_the_expected_scalar(student_data):
     with pytest.raises(AssertionError) as info:
         crm.check.ex06.complaints_per_1000(ns["rate"] * 1.37, ns["data"])
     assert f"{ns['rate']:.6g}" not in str(info.value) and "too high" in str(info.value)
+
+
+def _headings(chapter: str) -> dict[str, str]:
+    path = next((ROOT / "notebooks").glob(f"{chapter}_*.ipynb"))
+    out = {}
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in _source(cell).splitlines():
+                m = re.match(r"^##\s+(\d+)\.\s+(.*)$", line)
+                if m:
+                    out[m.group(1)] = m.group(2)
+    return out
+
+
+@pytest.mark.parametrize("set_no", SETS)
+def test_hints_point_to_sections_that_exist(set_no):
+    """'notebook NN, section K (术语)' names a real section of that chapter, with its Chinese term."""
+    module = importlib.import_module(f"crmlab.check.ex{set_no}")
+    text = " ".join(_texts(module))
+    wrong = []
+    for chapter, number, term in re.findall(r"notebook (\d\d),\s+section (\d+)(?: \(([^)]*)\))?", text):
+        heading = _headings(chapter).get(number)
+        if heading is None or (term and term.split(",")[0].split(":")[0].strip() not in heading):
+            wrong.append((chapter, number, term, heading))
+    assert not wrong, f"ex{set_no} hints point to sections that do not match: {wrong[:3]}"

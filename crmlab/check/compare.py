@@ -3,8 +3,10 @@
 Each ``assert_*`` function compares a student's answer with the expected answer that a
 check recomputed with crmlab's reference implementation. On a mismatch it raises an
 ``AssertionError`` whose message says, in plain words, what differs (for a table keyed
-by customer: the first three customers that differ, expected vs got; missing or extra
-rows; missing columns) followed by the hint. On success the helpers return ``None``
+by customer: the first three customers that differ, with what the student gave; missing or extra
+rows; missing columns) followed by the hint. Messages never state an expected value: a
+differing number is "too high" or "too low", a date "too early" or "too late", anything else
+"not the expected value". On success the helpers return ``None``
 silently; the check then calls :func:`passed` once.
 
 Numbers are compared with ``numpy.isclose(got, expected, rtol, atol)``; missing values
@@ -195,6 +197,27 @@ def _differing(got: pd.Series, expected: pd.Series, rtol: float, atol: float) ->
     return ~((g_na & e_na) | eq)
 
 
+def _direction(got, expected) -> str:
+    """How a value differs from the expected one, without saying the expected value."""
+    g_na, e_na = _isna_scalar(got), _isna_scalar(expected)
+    if g_na and not e_na:
+        return "but a value is expected"
+    if e_na and not g_na:
+        return "but it should be missing (NaN)"
+    try:
+        if isinstance(expected, (pd.Timestamp, np.datetime64)):
+            return "too late" if pd.Timestamp(got) > pd.Timestamp(expected) else "too early"
+        if isinstance(expected, Number) and not isinstance(expected, (bool, np.bool_)) and \
+                isinstance(got, Number) and not isinstance(got, (bool, np.bool_)):
+            g, e = float(got), float(expected)
+            if e != 0 and math.isclose(g, -e, rel_tol=1e-9):
+                return "the wrong sign"
+            return "too high" if g > e else "too low"
+    except (TypeError, ValueError):
+        pass
+    return "not the expected value"
+
+
 def _set_key(frame: pd.DataFrame, key: list[str], who: str) -> pd.DataFrame | str:
     """Index ``frame`` by ``key`` (columns or already the index); return a message if impossible."""
     if list(frame.index.names) == key:
@@ -260,7 +283,7 @@ def assert_frame_matches(
     ...
     AssertionError: your table does not match the expected answer:
     - column 'frequency' differs for 1 of 2 customers, e.g.
-        customer 2: expected 1, got 2
+        customer 2: got 2, too high
     """
     _check_tolerances(rtol, atol)
     if not isinstance(expected, pd.DataFrame):
@@ -342,8 +365,8 @@ def _compare_aligned(got: pd.DataFrame, exp: pd.DataFrame, *, rtol, atol, check_
         n_diff = int(diff.sum())
         if n_diff:
             idx = np.flatnonzero(diff)[:_N_EXAMPLES]
-            lines = [f"    {_label(common[i], exp.index)}: expected {_fmt(ecol.iloc[i])}, "
-                     f"got {_fmt(gcol.iloc[i])}" for i in idx]
+            lines = [f"    {_label(common[i], exp.index)}: got {_fmt(gcol.iloc[i])}, "
+                     f"{_direction(gcol.iloc[i], ecol.iloc[i])}" for i in idx]
             problems.append(f"{label} {verb} for {n_diff} of {len(common)} {many}, e.g.\n"
                             + "\n".join(lines))
     if problems:
@@ -375,8 +398,8 @@ def assert_series_matches(
     ...
     AssertionError: your churn probability does not match the expected answer:
     - the values differ for 2 of 2 customers, e.g.
-        customer 1: expected 0.5, got 1.0
-        customer 2: expected 0.25, got 0.5
+        customer 1: got 1.0, too high
+        customer 2: got 0.5, too high
     """
     _check_tolerances(rtol, atol)
     if not isinstance(expected, pd.Series):
