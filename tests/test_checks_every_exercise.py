@@ -377,7 +377,10 @@ def _own_list_profit(ns):
 
 
 ALTERNATIVES: dict[tuple[str, str], list] = {
+    ("01", "orders_per_customer"): [lambda ns: ns["orders"].rename("n_orders").reset_index()],
     ("01", "duplicate_store_records"): [lambda ns: sorted(ns["dupes"])],
+    ("03", "spend_2024"): [lambda ns: ns["spend"].rename("spend").reset_index()],
+    ("10", "hazard_by_month"): [lambda ns: ns["hazard"].reset_index()],
     ("02", "rfm"): [lambda ns: ns["rfm"].reset_index()[["total_spend", "customer_id", "n_orders", "recency_days"]]],
     ("04", "stage_counts"): [lambda ns: ns["counts"][ns["counts"] > 0].to_dict()],
     ("04", "transition_matrix"): [_crosstab_moves, lambda ns: ns["moves"][ns["moves"].columns[::-1]]],

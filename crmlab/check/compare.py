@@ -374,6 +374,21 @@ def _compare_aligned(got: pd.DataFrame, exp: pd.DataFrame, *, rtol, atol, check_
               hint)
 
 
+def _series_from_frame(got, expected: pd.Series):
+    """A table that holds the answer as one column (the key as a column or as the index) is a Series."""
+    if not isinstance(got, pd.DataFrame):
+        return got
+    keys = [n for n in expected.index.names if n is not None]
+    frame = got
+    if keys and all(k in frame.columns for k in keys):
+        frame = frame.set_index(keys)
+    if frame.shape[1] == 1:
+        return frame.iloc[:, 0]
+    if expected.name is not None and expected.name in frame.columns:
+        return frame[expected.name]
+    return got
+
+
 def assert_series_matches(
     got,
     expected: pd.Series,
@@ -386,7 +401,9 @@ def assert_series_matches(
     """Assert that a student's Series equals the expected one, matched by index label.
 
     A list or array of the right length is compared by position. A one-column DataFrame
-    is accepted as a Series, and so is a dict keyed like the expected index.
+    is accepted as a Series, and so is a table with the key as a column (or the index) and the
+    answer as its one other column (or a column named like the expected Series), and a dict keyed
+    like the expected index.
 
     Examples
     --------
@@ -404,8 +421,7 @@ def assert_series_matches(
     _check_tolerances(rtol, atol)
     if not isinstance(expected, pd.Series):
         raise TypeError(f"expected must be a Series, got {type(expected).__name__}.")
-    if isinstance(got, pd.DataFrame) and got.shape[1] == 1:
-        got = got.iloc[:, 0]
+    got = _series_from_frame(got, expected)
     if isinstance(got, Mapping):  # a dict keyed like the expected index is the same answer
         got = pd.Series(dict(got), dtype=object if not len(got) else None).infer_objects()
     if isinstance(got, (list, tuple, np.ndarray)) and not isinstance(got, pd.Series):
