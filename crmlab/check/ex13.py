@@ -87,9 +87,8 @@ def reorder_share(answer: Any, data: CRMData | None = None) -> None:
     """Per channel: share of the purchase sessions that went straight to the cart (no browsing)."""
     data = resolve_data(data)
     tp = data.touchpoints
-    per = tp.groupby("session_id").agg(channel=("channel", "first"),
-                                       browse=("event", lambda e: bool((e == "browse").any())),
-                                       purchase=("event", lambda e: bool((e == "purchase").any())))
+    g = tp.assign(browse=tp["event"] == "browse", purchase=tp["event"] == "purchase").groupby("session_id")
+    per = pd.DataFrame({"channel": g["channel"].first(), "browse": g["browse"].any(), "purchase": g["purchase"].any()})
     buyers = per[per["purchase"]]
     expected = (~buyers["browse"]).groupby(buyers["channel"]).mean().rename("reorder_share")
     judge(assert_series_matches, answer, expected, what="your reorder share by channel",
