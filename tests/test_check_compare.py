@@ -365,3 +365,27 @@ def test_boolean_keys_are_labels_not_a_mask():
         assert_frame_matches(wrong, exp)
     with pytest.raises(AssertionError, match="True"):
         assert_series_matches(wrong["share"], exp["share"])
+
+
+# ---------------------------------------------------------------- judge
+def test_judge_names_the_mistake_or_points_back():
+    from crmlab.check import judge, matches
+
+    calls = []
+
+    def costly():
+        calls.append(1)
+        return 25.0
+
+    judge(assert_scalar_close, 0.25, 0.25, what="your share", mistakes=[("percentage", costly)])
+    assert not calls                                   # mistakes are formed only for a wrong answer
+    with pytest.raises(AssertionError, match=r"^percentage\nHint: h$"):
+        judge(assert_scalar_close, 25.0, 0.25, what="your share", hint="h", mistakes=[("percentage", costly)])
+
+    def impossible():
+        raise ValueError("not on this dataset")
+
+    with pytest.raises(AssertionError, match=r"too high\.\nHint: h\nThis exercise builds on exercise 1 \(rfm\)"):
+        judge(assert_scalar_close, 0.5, 0.25, what="your share", hint="h", builds_on="exercise 1 (rfm)",
+              mistakes=[("never", impossible), ("percentage", 25.0)])
+    assert matches(assert_same_set, [2, 1], {1, 2}) and not matches(assert_same_set, [1], {1, 2})
