@@ -209,7 +209,7 @@ def _direction(got, expected) -> str:
             return "too late" if pd.Timestamp(got) > pd.Timestamp(expected) else "too early"
         if isinstance(expected, Number) and not isinstance(expected, (bool, np.bool_)) and \
                 isinstance(got, Number) and not isinstance(got, (bool, np.bool_)):
-            g, e = float(got), float(expected)
+            g, e = float(cast(SupportsFloat, got)), float(cast(SupportsFloat, expected))
             if e != 0 and math.isclose(g, -e, rel_tol=1e-9):
                 return "the wrong sign"
             return "too high" if g > e else "too low"

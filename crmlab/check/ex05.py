@@ -107,7 +107,7 @@ def driver_ranking(answer: Any, data: CRMData | None = None) -> None:
     elif isinstance(answer, pd.Series):  # importance per driver: rank it
         got = answer.sort_values(ascending=False).index.tolist()
     elif isinstance(answer, dict):
-        got = sorted(answer, key=answer.get, reverse=True)
+        got = pd.Series(answer).sort_values(ascending=False).index.tolist()
     else:
         got = list(answer)
     corr = data.surveys[PERF].corrwith(data.surveys["csat"]).sort_values(ascending=False).index.tolist()
