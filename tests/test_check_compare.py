@@ -66,9 +66,9 @@ def test_frame_message_names_first_three_customers_expected_vs_got(rfm):
     msg = str(info.value)
     assert msg.startswith("your RFM table does not match")
     assert "column 'recency' differs for 3 of 5 customers" in msg
-    assert "customer 2: expected 20.0, got 21.0" in msg
-    assert "customer 4: expected 40.0, got 41.0" in msg
-    assert "customer 5: expected 50.0, got 51.0" in msg
+    assert "customer 2: got 21.0, too high" in msg
+    assert "customer 4: got 41.0, too high" in msg
+    assert "customer 5: got 51.0, too high" in msg
     assert "customer 1:" not in msg and "customer 3:" not in msg
     assert msg.endswith("Hint: Count days to data.observation_end.")
 
@@ -78,7 +78,8 @@ def test_frame_only_three_examples_even_when_all_differ(rfm):
         assert_frame_matches(rfm.assign(frequency=0), rfm, key="customer_id")
     msg = str(info.value)
     assert "differs for 5 of 5 customers" in msg
-    assert msg.count("expected") == 4  # header + 3 examples
+    assert msg.count("too low") == 3  # 3 examples, never the expected values
+    assert "expected 1" not in msg and "expected 4" not in msg
 
 
 def test_frame_missing_and_extra_rows(rfm):
@@ -114,18 +115,18 @@ def test_frame_wrong_type_of_column_and_answer(rfm):
 
 def test_frame_dates_and_text_compared_exactly(rfm):
     later = rfm.assign(first=rfm["first"] + pd.Timedelta(days=1))
-    with pytest.raises(AssertionError, match=r"customer 1: expected 2024-01-01, got 2024-01-02"):
+    with pytest.raises(AssertionError, match=r"customer 1: got 2024-01-02, too late"):
         assert_frame_matches(later, rfm, key="customer_id")
     # dates given as ISO text are parsed
     assert_frame_matches(rfm.assign(first=rfm["first"].dt.strftime("%Y-%m-%d")), rfm, key="customer_id")
-    with pytest.raises(AssertionError, match=r"customer 1: expected 'a', got 'A'"):
+    with pytest.raises(AssertionError, match=r"customer 1: got 'A', not the expected value"):
         assert_frame_matches(rfm.assign(segment=rfm["segment"].str.upper()), rfm, key="customer_id")
 
 
 def test_frame_nan_equals_nan_but_not_a_number(rfm):
     exp = rfm.assign(recency=[np.nan, 1.0, 2.0, 3.0, 4.0])
     assert_frame_matches(exp.copy(), exp, key="customer_id")
-    with pytest.raises(AssertionError, match=r"customer 1: expected missing \(NaN\), got 0\.0"):
+    with pytest.raises(AssertionError, match=r"customer 1: got 0\.0, but it should be missing \(NaN\)"):
         assert_frame_matches(exp.fillna(0.0), exp, key="customer_id")
 
 
@@ -144,7 +145,7 @@ def test_frame_without_key_aligns_on_index(rfm):
     exp = rfm.set_index("customer_id")
     assert_frame_matches(exp.iloc[::-1], exp)
     assert_frame_matches(rfm, exp)  # the index name is a column of the answer
-    with pytest.raises(AssertionError, match=r"customer 3: expected 30\.0, got 0\.0"):
+    with pytest.raises(AssertionError, match=r"customer 3: got 0\.0, too low"):
         assert_frame_matches(exp.assign(recency=exp["recency"].where(exp.index != 3, 0.0)), exp)
 
 
@@ -152,7 +153,7 @@ def test_frame_composite_key():
     exp = pd.DataFrame({"cohort": ["2024-01", "2024-01", "2024-02"], "period": [0, 1, 0],
                         "retention": [1.0, 0.4, 1.0]})
     got = exp.assign(retention=[1.0, 0.5, 1.0]).iloc[::-1]
-    with pytest.raises(AssertionError, match=r"row cohort='2024-01', period=1: expected 0\.4, got 0\.5"):
+    with pytest.raises(AssertionError, match=r"row cohort='2024-01', period=1: got 0\.5, too high"):
         assert_frame_matches(got, exp, key=["cohort", "period"])
 
 
@@ -179,7 +180,7 @@ def test_series_aligns_by_index_and_accepts_arrays():
     assert_series_matches(exp.iloc[::-1].rename("other"), exp)
     assert_series_matches(exp.to_numpy(), exp)
     assert_series_matches(exp.to_frame(), exp)
-    with pytest.raises(AssertionError, match=r"customer 9: expected 0\.3, got 0\.4"):
+    with pytest.raises(AssertionError, match=r"customer 9: got 0\.4, too high"):
         assert_series_matches(exp.where(exp.index != 9, 0.4), exp)
     with pytest.raises(AssertionError, match=r"should have 3 values, but it is a list with 2 values"):
         assert_series_matches([0.1, 0.2], exp)
@@ -196,18 +197,23 @@ def test_scalar_close_and_messages():
     assert_scalar_close(float("nan"), float("nan"))
     assert_scalar_close("gold", "gold")
     assert_scalar_close(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01"))
-    with pytest.raises(AssertionError, match=r"^your NPS is 12\.5, expected 10\.0\.\nHint: promoters minus detractors$"):
+    with pytest.raises(AssertionError, match=r"^your NPS is 12\.5, which is too high\.\nHint: promoters minus detractors$"):
         assert_scalar_close(12.5, 10.0, what="your NPS", hint="promoters minus detractors")
     with pytest.raises(AssertionError, match=r"should be a single value, but it is a Series with 1 value\. Take it out with \.item\(\)"):
         assert_scalar_close(pd.Series([0.25]), 0.25)
     with pytest.raises(AssertionError, match=r"should be a number, but it is a str \('0\.25'\)"):
         assert_scalar_close("0.25", 0.25)
-    with pytest.raises(AssertionError, match=r"is missing \(NaN\), expected 0\.25"):
+    with pytest.raises(AssertionError, match=r"is missing \(NaN\); a number is expected"):
         assert_scalar_close(np.nan, 0.25)
-    with pytest.raises(AssertionError, match=r"is 'silver', expected 'gold'"):
+    with pytest.raises(AssertionError, match=r"is 'silver', which is not the expected answer"):
         assert_scalar_close("silver", "gold")
-    with pytest.raises(AssertionError, match=r"is 2024-01-02, expected 2024-01-01"):
+    with pytest.raises(AssertionError, match=r"is 2024-01-02, which is not the expected date"):
         assert_scalar_close(pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-01"))
+    with pytest.raises(AssertionError, match=r"is 7\.5, which is too low") as info:
+        assert_scalar_close(7.5, 10.0)
+    assert "10" not in str(info.value)          # the expected value is never printed
+    with pytest.raises(AssertionError, match=r"wrong sign"):
+        assert_scalar_close(-0.3, 0.3)
     with pytest.raises(TypeError, match="atol must be a number"):
         assert_scalar_close(1.0, 1.0, atol="small")
 
@@ -226,7 +232,8 @@ def test_same_set():
     with pytest.raises(AssertionError) as info:
         assert_same_set([1, 2, 5], [1, 2, 3, 4], what="your key accounts", hint="Top 20%.")
     msg = str(info.value)
-    assert "2 value(s) are missing, e.g. 3, 4" in msg
+    assert "2 expected value(s) are missing (2 of your 3 are right)" in msg
+    assert "e.g. 3" not in msg and "3, 4" not in msg   # the missing values are not named
     assert "1 value(s) should not be there, e.g. 5" in msg
     assert msg.endswith("Hint: Top 20%.")
     with pytest.raises(AssertionError, match="Pick the column you mean"):
@@ -358,3 +365,27 @@ def test_boolean_keys_are_labels_not_a_mask():
         assert_frame_matches(wrong, exp)
     with pytest.raises(AssertionError, match="True"):
         assert_series_matches(wrong["share"], exp["share"])
+
+
+# ---------------------------------------------------------------- judge
+def test_judge_names_the_mistake_or_points_back():
+    from crmlab.check import judge, matches
+
+    calls = []
+
+    def costly():
+        calls.append(1)
+        return 25.0
+
+    judge(assert_scalar_close, 0.25, 0.25, what="your share", mistakes=[("percentage", costly)])
+    assert not calls                                   # mistakes are formed only for a wrong answer
+    with pytest.raises(AssertionError, match=r"^percentage\nHint: h$"):
+        judge(assert_scalar_close, 25.0, 0.25, what="your share", hint="h", mistakes=[("percentage", costly)])
+
+    def impossible():
+        raise ValueError("not on this dataset")
+
+    with pytest.raises(AssertionError, match=r"too high\.\nHint: h\nThis exercise builds on exercise 1 \(rfm\)"):
+        judge(assert_scalar_close, 0.5, 0.25, what="your share", hint="h", builds_on="exercise 1 (rfm)",
+              mistakes=[("never", impossible), ("percentage", 25.0)])
+    assert matches(assert_same_set, [2, 1], {1, 2}) and not matches(assert_same_set, [1], {1, 2})

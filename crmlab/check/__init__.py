@@ -29,6 +29,8 @@ from crmlab.check.compare import (
     assert_scalar_close,
     assert_series_matches,
     fail,
+    judge,
+    matches,
     passed,
     resolve_data,
 )
@@ -43,6 +45,8 @@ __all__ = [
     "resolve_data",
     "passed",
     "fail",
+    "judge",
+    "matches",
     "compare",
 ]
 

@@ -3,8 +3,10 @@
 Each ``assert_*`` function compares a student's answer with the expected answer that a
 check recomputed with crmlab's reference implementation. On a mismatch it raises an
 ``AssertionError`` whose message says, in plain words, what differs (for a table keyed
-by customer: the first three customers that differ, expected vs got; missing or extra
-rows; missing columns) followed by the hint. On success the helpers return ``None``
+by customer: the first three customers that differ, with what the student gave; missing or extra
+rows; missing columns) followed by the hint. Messages never state an expected value: a
+differing number is "too high" or "too low", a date "too early" or "too late", anything else
+"not the expected value". On success the helpers return ``None``
 silently; the check then calls :func:`passed` once.
 
 Numbers are compared with ``numpy.isclose(got, expected, rtol, atol)``; missing values
@@ -41,6 +43,8 @@ __all__ = [
     "resolve_data",
     "passed",
     "fail",
+    "matches",
+    "judge",
 ]
 
 _N_EXAMPLES = 3
@@ -193,6 +197,27 @@ def _differing(got: pd.Series, expected: pd.Series, rtol: float, atol: float) ->
     return ~((g_na & e_na) | eq)
 
 
+def _direction(got, expected) -> str:
+    """How a value differs from the expected one, without saying the expected value."""
+    g_na, e_na = _isna_scalar(got), _isna_scalar(expected)
+    if g_na and not e_na:
+        return "but a value is expected"
+    if e_na and not g_na:
+        return "but it should be missing (NaN)"
+    try:
+        if isinstance(expected, (pd.Timestamp, np.datetime64)):
+            return "too late" if pd.Timestamp(got) > pd.Timestamp(expected) else "too early"
+        if isinstance(expected, Number) and not isinstance(expected, (bool, np.bool_)) and \
+                isinstance(got, Number) and not isinstance(got, (bool, np.bool_)):
+            g, e = float(cast(SupportsFloat, got)), float(cast(SupportsFloat, expected))
+            if e != 0 and math.isclose(g, -e, rel_tol=1e-9):
+                return "the wrong sign"
+            return "too high" if g > e else "too low"
+    except (TypeError, ValueError):
+        pass
+    return "not the expected value"
+
+
 def _set_key(frame: pd.DataFrame, key: list[str], who: str) -> pd.DataFrame | str:
     """Index ``frame`` by ``key`` (columns or already the index); return a message if impossible."""
     if list(frame.index.names) == key:
@@ -258,7 +283,7 @@ def assert_frame_matches(
     ...
     AssertionError: your table does not match the expected answer:
     - column 'frequency' differs for 1 of 2 customers, e.g.
-        customer 2: expected 1, got 2
+        customer 2: got 2, too high
     """
     _check_tolerances(rtol, atol)
     if not isinstance(expected, pd.DataFrame):
@@ -340,13 +365,28 @@ def _compare_aligned(got: pd.DataFrame, exp: pd.DataFrame, *, rtol, atol, check_
         n_diff = int(diff.sum())
         if n_diff:
             idx = np.flatnonzero(diff)[:_N_EXAMPLES]
-            lines = [f"    {_label(common[i], exp.index)}: expected {_fmt(ecol.iloc[i])}, "
-                     f"got {_fmt(gcol.iloc[i])}" for i in idx]
+            lines = [f"    {_label(common[i], exp.index)}: got {_fmt(gcol.iloc[i])}, "
+                     f"{_direction(gcol.iloc[i], ecol.iloc[i])}" for i in idx]
             problems.append(f"{label} {verb} for {n_diff} of {len(common)} {many}, e.g.\n"
                             + "\n".join(lines))
     if problems:
         fail(f"{what} does not match the expected answer:\n" + "\n".join(f"- {p}" for p in problems),
               hint)
+
+
+def _series_from_frame(got, expected: pd.Series):
+    """A table that holds the answer as one column (the key as a column or as the index) is a Series."""
+    if not isinstance(got, pd.DataFrame):
+        return got
+    keys = [n for n in expected.index.names if n is not None]
+    frame = got
+    if keys and all(k in frame.columns for k in keys):
+        frame = frame.set_index(keys)
+    if frame.shape[1] == 1:
+        return frame.iloc[:, 0]
+    if expected.name is not None and expected.name in frame.columns:
+        return frame[expected.name]
+    return got
 
 
 def assert_series_matches(
@@ -361,7 +401,9 @@ def assert_series_matches(
     """Assert that a student's Series equals the expected one, matched by index label.
 
     A list or array of the right length is compared by position. A one-column DataFrame
-    is accepted as a Series.
+    is accepted as a Series, and so is a table with the key as a column (or the index) and the
+    answer as its one other column (or a column named like the expected Series), and a dict keyed
+    like the expected index.
 
     Examples
     --------
@@ -373,14 +415,15 @@ def assert_series_matches(
     ...
     AssertionError: your churn probability does not match the expected answer:
     - the values differ for 2 of 2 customers, e.g.
-        customer 1: expected 0.5, got 1.0
-        customer 2: expected 0.25, got 0.5
+        customer 1: got 1.0, too high
+        customer 2: got 0.5, too high
     """
     _check_tolerances(rtol, atol)
     if not isinstance(expected, pd.Series):
         raise TypeError(f"expected must be a Series, got {type(expected).__name__}.")
-    if isinstance(got, pd.DataFrame) and got.shape[1] == 1:
-        got = got.iloc[:, 0]
+    got = _series_from_frame(got, expected)
+    if isinstance(got, Mapping):  # a dict keyed like the expected index is the same answer
+        got = pd.Series(dict(got), dtype=object if not len(got) else None).infer_objects()
     if isinstance(got, (list, tuple, np.ndarray)) and not isinstance(got, pd.Series):
         arr = np.asarray(got, dtype=object)
         if arr.ndim != 1 or len(arr) != len(expected):
@@ -429,8 +472,11 @@ def assert_scalar_close(
     >>> assert_scalar_close(0.3, 0.25, what="your repeat-purchase rate", hint="Divide by all customers.")
     Traceback (most recent call last):
     ...
-    AssertionError: your repeat-purchase rate is 0.3, expected 0.25.
+    AssertionError: your repeat-purchase rate is 0.3, which is too high.
     Hint: Divide by all customers.
+
+    The message never states the expected value: it says whether the answer is too high or
+    too low (or, for text and dates, only that it is not the expected one).
     """
     _check_tolerances(rtol, atol)
     got = _scalar(got, what, hint)
@@ -441,8 +487,14 @@ def assert_scalar_close(
         g, e = float(cast(SupportsFloat, got)), float(cast(SupportsFloat, expected))
         if math.isnan(g) and math.isnan(e):
             return
-        if math.isnan(g) or not math.isclose(g, e, rel_tol=rtol, abs_tol=atol):
-            fail(f"{what} is {_fmt(got)}, expected {_fmt(expected)}.", hint)
+        if math.isnan(g):
+            fail(f"{what} is missing (NaN); a number is expected.", hint)
+        if math.isnan(e):
+            fail(f"{what} is {_fmt(got)}, but on this dataset the answer is undefined (NaN).", hint)
+        if not math.isclose(g, e, rel_tol=rtol, abs_tol=atol):
+            if e != 0 and math.isclose(g, -e, rel_tol=rtol, abs_tol=atol):
+                fail(f"{what} is {_fmt(got)}: it has the wrong sign.", hint)
+            fail(f"{what} is {_fmt(got)}, which is too {'high' if g > e else 'low'}.", hint)
         return
     if isinstance(expected, pd.Timestamp):
         try:
@@ -450,10 +502,10 @@ def assert_scalar_close(
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            fail(f"{what} is {_fmt(got)}, expected {_fmt(expected)}.", hint)
+            fail(f"{what} is {_fmt(got)}, which is not the expected date.", hint)
         return
     if got != expected:
-        fail(f"{what} is {_fmt(got)}, expected {_fmt(expected)}.", hint)
+        fail(f"{what} is {_fmt(got)}, which is not the expected answer.", hint)
 
 
 def _as_set(value, what: str, hint: str) -> set:
@@ -477,7 +529,7 @@ def assert_same_set(got, expected, *, what: str = "your answer", hint: str = "")
     Traceback (most recent call last):
     ...
     AssertionError: your key accounts does not contain the expected values:
-    - 1 value(s) are missing, e.g. 3
+    - 1 expected value(s) are missing (2 of your 2 are right)
     """
     exp = _as_set(expected, "expected", "")
     g = _as_set(got, what, hint)
@@ -485,7 +537,9 @@ def assert_same_set(got, expected, *, what: str = "your answer", hint: str = "")
     if missing or extra:
         parts = []
         if missing:
-            parts.append(f"{len(missing)} value(s) are missing, e.g. {_fmt_items(missing)}")
+            # the missing values are not named: with a short answer that would give it away
+            parts.append(f"{len(missing)} expected value(s) are missing ({len(exp) - len(missing)} of your "
+                         f"{len(g)} are right)")
         if extra:
             parts.append(f"{len(extra)} value(s) should not be there, e.g. {_fmt_items(extra)}")
         fail(f"{what} does not contain the expected values:\n" + "\n".join(f"- {p}" for p in parts), hint)
@@ -630,6 +684,60 @@ def assert_axes(
             problems.append(f"it has {got} points, expected {n_points}")
     if problems:
         fail(f"{what} is not the expected chart: " + "; ".join(problems) + ".", hint)
+
+
+# ----------------------------------------------------------------------------- judging
+def matches(compare, got, expected, **kwargs) -> bool:
+    """True when ``compare(got, expected, **kwargs)`` (an ``assert_*`` helper) passes.
+
+    >>> matches(assert_scalar_close, 0.25, 0.25)
+    True
+    >>> matches(assert_scalar_close, 25.0, 0.25)
+    False
+    """
+    try:
+        compare(got, expected, **kwargs)
+    except AssertionError:
+        return False
+    return True
+
+
+def judge(compare, got, expected, *, what: str, hint: str = "", mistakes=(), builds_on: str | None = None,
+          **kwargs) -> None:
+    """Compare ``got`` with ``expected``; on a mismatch, name the typical mistake it matches.
+
+    ``compare`` is one of the ``assert_*`` helpers. ``mistakes`` is a sequence of
+    ``(message, wrong)`` pairs, where ``wrong`` is the answer that mistake produces (or a
+    function of no arguments returning it, computed only when the answer is wrong). The first
+    mistake the answer matches fails with its message; otherwise the helper's own message is
+    raised, followed, when ``builds_on`` names an earlier exercise, by a pointer to fix that
+    one first.
+
+    Examples
+    --------
+    >>> judge(assert_scalar_close, 0.25, 0.25, what="your share")
+    >>> judge(assert_scalar_close, 25.0, 0.25, what="your share",
+    ...       mistakes=[("your share is a percentage; give a fraction between 0 and 1.", 25.0)])
+    Traceback (most recent call last):
+    ...
+    AssertionError: your share is a percentage; give a fraction between 0 and 1.
+    """
+    try:
+        compare(got, expected, what=what, hint=hint, **kwargs)
+        return
+    except AssertionError as exc:
+        error = exc
+    for message, wrong in mistakes:
+        try:
+            wrong = wrong() if callable(wrong) else wrong
+        except Exception:  # a mistake that cannot be formed on this dataset is not the one made
+            continue
+        if wrong is not None and matches(compare, got, wrong, **kwargs):
+            fail(message, hint)
+    if builds_on:
+        raise AssertionError(f"{error}\nThis exercise builds on {builds_on}: if that check fails, fix it "
+                             f"first.") from None
+    raise error
 
 
 # ----------------------------------------------------------------------------- data, success

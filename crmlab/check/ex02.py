@@ -1,7 +1,9 @@
 """Checks for ``exercises/solutions/02_segmentation.ipynb`` (客户细分, 客户画像, RFM).
 
 Each check recomputes the expected answer from ``data`` with :mod:`crmlab.features` and
-:mod:`crmlab.segmentation`.
+:mod:`crmlab.segmentation`. Hints name the idea and the section of notebook 02; they never give
+the code. Exercises 2-4 build on the RFM table of exercise 1: when that one fails, the message
+says to fix it first.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from crmlab.check.compare import (
     assert_same_partition,
     assert_scalar_close,
     assert_series_matches,
+    fail,
+    judge,
+    matches,
     passed,
     resolve_data,
 )
@@ -39,21 +44,41 @@ def _persona_features(data) -> pd.DataFrame:
 def rfm(answer, data=None) -> None:
     """RFM table at the observation end: ``recency_days``, ``n_orders``, ``total_spend`` per customer."""
     data = resolve_data(data)
-    assert_frame_matches(answer, _rfm(data), key="customer_id", what="your RFM table",
-                         hint="Recency counts whole days from the day of the last order to the day of "
-                              "data.observation_end (not to today); n_orders counts orders; total_spend sums "
-                              "the amounts. crm.features.rfm_table(data.transactions, "
-                              "observation_end=data.observation_end).")
+    expected = _rfm(data)
+
+    def with_timestamps():
+        last = data.transactions.groupby("customer_id")["date"].max()
+        return expected.assign(recency_days=(data.observation_end - last).dt.days.reindex(expected.index))
+
+    def to_today():
+        last = data.transactions.groupby("customer_id")["date"].max().dt.normalize()
+        return expected.assign(recency_days=(pd.Timestamp.today().normalize() - last).dt.days.reindex(expected.index))
+
+    judge(assert_frame_matches, answer, expected, key="customer_id", what="your RFM table",
+          mistakes=[("your recency_days counts to today, not to data.observation_end.", to_today),
+                    ("your recency_days subtracts timestamps, so a purchase late on a day counts one day less: "
+                     "count whole calendar days.", with_timestamps)],
+          hint="Recency counts whole days from the day of the last order to the day of the observation end; "
+               "frequency counts orders and monetary value sums the amounts — notebook 02, section 2 (客户特征).")
     passed("rfm")
 
 
 def rfm_scores(answer, data=None) -> None:
     """5-level R, F and M scores of the RFM table."""
     data = resolve_data(data)
-    expected = segmentation.rfm_scores(_rfm(data), bins=5)[["R", "F", "M"]]
-    assert_frame_matches(answer, expected, key="customer_id", what="your RFM scores",
-                         hint="Recency is reversed: the most recent buyers get R = 5. Score the RFM table "
-                              "with crm.segmentation.rfm_scores(rfm, bins=5).")
+    rfm_ = _rfm(data)
+    expected = segmentation.rfm_scores(rfm_, bins=5)[["R", "F", "M"]]
+    if isinstance(answer, pd.DataFrame) and "R" in answer.columns and not matches(
+            assert_frame_matches, answer, expected, key="customer_id"):
+        got = answer.set_index("customer_id")["R"] if "customer_id" in answer.columns else answer["R"]
+        both = pd.concat([pd.to_numeric(got, errors="coerce"), rfm_["recency_days"]], axis=1, join="inner").dropna()
+        if len(both) > 2 and both.corr(method="spearman").iloc[0, 1] > 0.5:
+            fail("your R score is not reversed: the most recent buyers (smallest recency) must get R = 5.",
+                 "notebook 02, section 3 (RFM 评分).")
+    judge(assert_frame_matches, answer, expected, key="customer_id", what="your RFM scores",
+          builds_on="exercise 1 (rfm)",
+          hint="Each score cuts its column into 5 quantile groups; recency is reversed, so the most recent "
+               "buyers get R = 5 — notebook 02, section 3 (RFM 评分).")
     passed("rfm_scores")
 
 
@@ -62,10 +87,18 @@ def segment_zh(answer, data=None) -> None:
     data = resolve_data(data)
     scores = segmentation.rfm_scores(_rfm(data), bins=5)
     expected = segmentation.rfm_segments(scores)["segment_zh"]
-    assert_series_matches(answer, expected, what="your segment names",
-                          hint="A score is high when it is above the mean of that score over all customers; "
-                               "R high and F high and M high = 重要价值客户. Use the 'segment_zh' column of "
-                               "crm.segmentation.rfm_segments(scores).")
+
+    def by_median():
+        med = scores[["R", "F", "M"]] > scores[["R", "F", "M"]].median()
+        return segmentation.rfm_segments(scores.assign(**{c: med[c].astype(int) * 2 + 1 for c in "RFM"}))[
+            "segment_zh"]
+
+    judge(assert_series_matches, answer, expected, what="your segment names",
+          mistakes=[("your classes cut each score at its median: the eight classes cut at the mean score.",
+                     by_median)],
+          builds_on="exercise 2 (rfm_scores)",
+          hint="A score is high when it is above the mean of that score over all customers; the three "
+               "high/low marks name the class — notebook 02, section 4 (RFM 八类客户).")
     passed("segment_zh")
 
 
@@ -75,9 +108,13 @@ def important_value_share(answer, data=None) -> None:
     rfm_ = _rfm(data)
     seg = segmentation.rfm_segments(segmentation.rfm_scores(rfm_, bins=5))["segment_zh"]
     expected = rfm_.loc[seg == "重要价值客户", "total_spend"].sum() / rfm_["total_spend"].sum()
-    assert_scalar_close(answer, expected, what="your share of spend",
-                        hint="Sum the total_spend of the 重要价值客户 customers and divide by the total "
-                             "spend of all customers; give a fraction, not a percentage.")
+    count_share = float((seg == "重要价值客户").mean())
+    judge(assert_scalar_close, answer, expected, what="your share of spend",
+          mistakes=[("your share is a percentage: give a fraction between 0 and 1.", 100 * expected),
+                    ("your share counts customers, not spend: weigh each customer by total_spend.", count_share)],
+          builds_on="exercise 3 (segment_zh)",
+          hint="The share of spend of a class is the spend of its customers over the spend of all customers — "
+               "notebook 02, section 4 (RFM 八类客户).")
     passed("important_value_share")
 
 
@@ -85,8 +122,14 @@ def persona_clusters(answer, data=None) -> None:
     """k-means personas (k = 4) of customers with at least 3 orders."""
     data = resolve_data(data)
     expected = segmentation.cluster_segments(_persona_features(data), 4)
+    every_buyer = None
+    if hasattr(answer, "__len__") and len(answer) != len(expected):
+        every_buyer = len(answer) > len(expected)
+    if every_buyer:
+        fail(f"your clusters label {len(answer)} customers, more than the {len(expected)} with at least 3 orders.",
+             "Personas describe repeat buyers: keep customers with at least 3 orders — notebook 02, section 5.")
     assert_same_partition(answer, expected, what="your clusters",
-                          hint="Keep customers with n_orders >= 3 and the columns check.PERSONA_COLUMNS plus "
-                               "the share_<category> columns of crm.features.customer_features(...), then "
-                               "crm.segmentation.cluster_segments(features, 4).")
+                          hint="Cluster the standardised behavioural features (check.PERSONA_COLUMNS and the "
+                               "category shares) of customers with at least 3 orders into 4 groups — notebook 02, "
+                               "section 5 (客户画像与聚类).")
     passed("persona_clusters")

@@ -1,11 +1,13 @@
 """Checks for ``exercises/solutions/04_lifecycle.ipynb`` (客户生命周期, cohorts, stage transitions).
 
 Each check recomputes the expected answer from ``data`` with :mod:`crmlab.lifecycle` and the
-default stage rules (loyal from 5 orders, at risk after 90 days, lapsed after 180).
+default stage rules (loyal from 5 orders, at risk after 90 days, lapsed after 180). Hints name
+the idea and the section of notebook 04; they never give the code.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pandas as pd
@@ -15,6 +17,8 @@ from crmlab.check.compare import (
     assert_frame_matches,
     assert_scalar_close,
     assert_series_matches,
+    fail,
+    judge,
     passed,
     resolve_data,
 )
@@ -36,13 +40,17 @@ def stages_end(answer: Any, data: Any = None) -> None:
     """Lifecycle stage of every customer at the observation end."""
     data = resolve_data(data)
     expected = _stages(data).astype(str)
+    if isinstance(answer, pd.DataFrame) and "stage" in answer.columns:
+        answer = answer.set_index("customer_id")["stage"] if "customer_id" in answer.columns else answer["stage"]
     if isinstance(answer, pd.Series):
         answer = answer.astype(str)
-    assert_series_matches(answer, expected, what="your stages",
-                          hint="Rules in order: no order yet = prospect; last order > 180 days ago = lapsed; "
-                               "> 90 days = at_risk; 5+ orders = loyal; 2+ = repeat; else new. "
-                               "crm.lifecycle.lifecycle_stages(data.transactions, data.customers, "
-                               "observation_end=data.observation_end).")
+        prospects = expected.index[expected == "prospect"]
+        if len(prospects) and not answer.index.isin(prospects).any() and len(answer) < len(expected):
+            fail("your stages leave out the prospects: customers who never bought are in the lifecycle too.",
+                 "Every customer of the customer table gets a stage — notebook 04, section 1 (客户生命周期阶段).")
+    judge(assert_series_matches, answer, expected, what="your stages",
+          hint="Apply the rules in order: no order yet; the warning stages (at risk after 90 days without an "
+               "order, lapsed after 180 days); then the number of orders — notebook 04, section 1 (客户生命周期阶段).")
     passed("stages_end")
 
 
@@ -53,8 +61,15 @@ def stage_counts(answer: Any, data: Any = None) -> None:
     expected.index = pd.Index([str(s) for s in expected.index], name="stage")
     if isinstance(answer, pd.Series):
         answer = answer.set_axis(pd.Index([str(s) for s in answer.index], name="stage"))
-    assert_series_matches(answer, expected, what="your stage counts",
-                          hint="value_counts() of the stage column, one entry per stage.")
+    if isinstance(answer, pd.Series):
+        missing = [s for s in expected.index if s not in answer.index and expected[s] == 0]
+        if missing:  # value_counts leaves out a stage no one is in: that count is 0
+            answer = pd.concat([answer, pd.Series(0, index=pd.Index(missing, name="stage"))])
+    judge(assert_series_matches, answer, expected, what="your stage counts",
+          mistakes=[("your counts are shares: give the number of customers in each stage.",
+                     lambda: expected / expected.sum())],
+          builds_on="exercise 1 (stages_end)",
+          hint="Count the customers of each stage of exercise 1 — notebook 04, section 1 (客户生命周期阶段).")
     passed("stage_counts")
 
 
@@ -64,12 +79,35 @@ def transition_matrix(answer: Any, data: Any = None) -> None:
     expected = lifecycle.stage_transitions(data.transactions, data.customers, observation_start=MID_YEAR,
                                            observation_end=data.observation_end)
     if isinstance(answer, pd.DataFrame):
-        answer = answer.rename(index=str, columns=str)
-    assert_frame_matches(answer, expected, what="your transition matrix", atol=1e-9,
-                         hint="Rows = stage on 2024-06-30, columns = stage at the end, each row divided by its "
-                              "total: crm.lifecycle.stage_transitions(..., observation_start='2024-06-30', "
-                              "observation_end=data.observation_end).")
+        answer = _complete(answer.rename(index=str, columns=str), expected)
+    @functools.cache
+    def counts():
+        return lifecycle.stage_transitions(data.transactions, data.customers, observation_start=MID_YEAR,
+                                           observation_end=data.observation_end, normalize=False)
+
+    judge(assert_frame_matches, answer, expected, what="your transition matrix", atol=1e-9,
+          mistakes=[("your matrix holds counts: divide each row by its total (row shares).", counts),
+                    ("your matrix divides by column totals: each row (the stage on 2024-06-30) must sum to 1.",
+                     lambda: counts() / counts().sum(axis=0).where(counts().sum(axis=0) > 0)),
+                    ("your matrix is transposed: rows are the stage on 2024-06-30, columns the stage at the end.",
+                     lambda: expected.T.rename_axis(index="from", columns="to"))],
+          hint="Rows = stage on 2024-06-30, columns = stage at the end, each row divided by its total — "
+               "notebook 04, section 4 (阶段迁移).")
     passed("transition_matrix")
+
+
+def _complete(answer: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:
+    """Add what a cross-tabulation leaves out: columns no one moved to (all 0) and rows of stages no
+    one was in on the start date (undefined shares); read an all-zero row of such a stage as undefined."""
+    answer = answer.copy()
+    for col in expected.columns:
+        if col not in answer.columns and expected[col].fillna(0).eq(0).all():
+            answer[col] = expected[col].reindex(answer.index).fillna(0.0)
+    empty = [r for r in expected.index if expected.loc[r].isna().all()]
+    for row in empty:
+        if row not in answer.index or answer.loc[row].fillna(0).eq(0).all():
+            answer.loc[row] = float("nan")
+    return answer
 
 
 def cohort_table(answer: Any, data: Any = None) -> None:
@@ -80,9 +118,15 @@ def cohort_table(answer: Any, data: Any = None) -> None:
     if isinstance(answer, pd.DataFrame):
         answer = answer.set_axis([str(i) for i in answer.index], axis=0)
         answer.index.name = "cohort"
-    assert_frame_matches(answer, expected, what="your cohort table",
-                         hint="Cohort = month of the first purchase; a cell is the share of the cohort that "
-                              "bought in that many months later. crm.lifecycle.cohort_retention(data.transactions).")
+    def counts():
+        c = lifecycle.cohort_retention(data.transactions, period="M", normalize=False)
+        return c.set_axis(c.index.astype(str), axis=0)
+
+    judge(assert_frame_matches, answer, expected, what="your cohort table",
+          mistakes=[("your table holds customer counts: divide each row by the size of its cohort (column 0).",
+                     counts)],
+          hint="Cohort = month of the first purchase; a cell is the share of the cohort that bought that many "
+               "months later — notebook 04, section 5 (同期群分析).")
     passed("cohort_table")
 
 
@@ -91,7 +135,16 @@ def month3_retention(answer: Any, data: Any = None) -> None:
     data = resolve_data(data)
     table = _cohorts(data)
     expected = table.loc[[p.year == 2023 for p in table.index], 3].mean()
-    assert_scalar_close(answer, expected, what="your month-3 retention",
-                        hint="Take column 3 of the monthly cohort table for the cohorts of 2023 "
-                             "(twelve rows) and average it (unweighted).")
+    def weighted():
+        counts = lifecycle.cohort_retention(data.transactions, period="M", normalize=False)
+        rows = [p.year == 2023 for p in counts.index]
+        return float(counts.loc[rows, 3].sum() / counts.loc[rows, 0].sum())
+
+    judge(assert_scalar_close, answer, expected, what="your month-3 retention",
+          mistakes=[("your average is weighted by cohort size: the exercise asks for the plain mean of the "
+                     "twelve 2023 cohorts.", weighted),
+                    ("your retention is a percentage: give a fraction between 0 and 1.", 100 * expected)],
+          builds_on="exercise 4 (cohort_table)",
+          hint="Average, unweighted, the month-3 share of the cohorts that started in 2023 — notebook 04, "
+               "section 5 (同期群分析).")
     passed("month3_retention")

@@ -1,10 +1,12 @@
 """Checks for ``exercises/solutions/07_loyalty.ipynb`` (客户忠诚度衡量, 忠诚度计划).
 
-Each check recomputes the expected answer from ``data`` with :mod:`crmlab.loyalty`.
+Each check recomputes the expected answer from ``data`` with :mod:`crmlab.loyalty`. Hints name
+the idea and the section of notebook 07; they never give the code.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -15,6 +17,7 @@ from crmlab.check.compare import (
     assert_scalar_close,
     assert_series_matches,
     fail,
+    judge,
     passed,
     resolve_data,
 )
@@ -29,9 +32,15 @@ def repeat_rate(answer: Any, data: CRMData | None = None) -> None:
     """Share of buying customers with at least two orders."""
     data = resolve_data(data)
     expected = loyalty.repeat_purchase_rate(data.transactions)
-    assert_scalar_close(answer, expected, what="your repeat purchase rate",
-                        hint="Count orders per customer_id in data.transactions; the rate is the share of "
-                             "customers (who bought at all) with 2 or more orders, as a fraction.")
+    orders = data.transactions.groupby("customer_id").size()
+    judge(assert_scalar_close, answer, expected, what="your repeat purchase rate",
+          mistakes=[("your rate is a percentage: give a fraction between 0 and 1.", 100 * expected),
+                    ("your rate divides by every customer, prospects included: divide by the customers who bought.",
+                     lambda: float((orders >= 2).sum() / len(data.customers))),
+                    ("your rate counts customers with more than 2 orders: 2 orders already make a repeat buyer.",
+                     lambda: float((orders > 2).mean()))],
+          hint="Among customers who bought at all, the share with at least two orders — notebook 07, section 1 "
+               "(行为忠诚).")
     passed("repeat_rate")
 
 
@@ -44,10 +53,14 @@ def _surveyed(data) -> pd.DataFrame:
 def surveyed_loyalty(answer: Any, data: CRMData | None = None) -> None:
     """Per surveyed customer: ``customer_id``, ``attitudinal`` and ``orders_per_month``."""
     data = resolve_data(data)
-    assert_frame_matches(answer, _surveyed(data), key="customer_id", what="your loyalty table",
-                         hint="Join crm.loyalty.attitudinal_loyalty(data.surveys)['attitudinal'] with "
-                              "crm.loyalty.behavioural_loyalty(...)['orders_per_month'] on customer_id, "
-                              "keeping customers who appear in both.")
+    expected = _surveyed(data)
+    if isinstance(answer, pd.DataFrame) and len(answer) > len(expected):
+        fail(f"your loyalty table has {len(answer)} rows, more than the {len(expected)} customers who both answered "
+             f"a survey and bought: keep customers who appear in both.",
+             "An inner join keeps the customers measured both ways — notebook 07, section 3 (忠诚度衡量指标).")
+    judge(assert_frame_matches, answer, expected, key="customer_id", what="your loyalty table",
+          hint="Per customer, the attitudinal score from the surveys next to the purchase rate per month, for "
+               "customers measured both ways — notebook 07, section 3 (忠诚度衡量指标).")
     passed("surveyed_loyalty")
 
 
@@ -56,11 +69,16 @@ def loyalty_types(answer: Any, data: CRMData | None = None) -> None:
     data = resolve_data(data)
     m = loyalty.loyalty_matrix(_surveyed(data), attitudinal="attitudinal", behavioural="orders_per_month")
     expected = m["loyalty_type"].value_counts().sort_index()
+    if isinstance(answer, Mapping):
+        answer = pd.Series(dict(answer))
     if isinstance(answer, pd.Series):
         answer = answer.sort_index()
-    assert_series_matches(answer, expected, what="your loyalty-type counts",
-                          hint="crm.loyalty.loyalty_matrix(table, attitudinal='attitudinal', "
-                               "behavioural='orders_per_month') then value_counts() of 'loyalty_type'.")
+    judge(assert_series_matches, answer, expected, what="your loyalty-type counts",
+          mistakes=[("your counts are shares: give the number of customers in each cell.",
+                     lambda: expected / expected.sum())],
+          builds_on="exercise 2 (surveyed_loyalty)",
+          hint="Cut attitudinal and behavioural loyalty at their medians: the four cells of Dick & Basu — "
+               "notebook 07, section 4 (忠诚度矩阵).")
     passed("loyalty_types")
 
 
@@ -71,10 +89,15 @@ def curve(answer: Any, data: CRMData | None = None) -> None:
     last = data.transactions.groupby("customer_id")["date"].max()
     df = sv.assign(bought_again=(sv["customer_id"].map(last) > sv["date"]).astype(int))
     expected = loyalty.satisfaction_loyalty_curve(df, satisfaction="csat", loyalty="bought_again")
-    assert_frame_matches(answer, expected[["satisfaction", "n", "loyalty", "zone"]], key="satisfaction",
-                         what="your satisfaction-loyalty curve",
-                         hint="bought_again = 1 when the customer's last order is later than the survey date; then "
-                              "crm.loyalty.satisfaction_loyalty_curve(df, satisfaction='csat', loyalty='bought_again').")
+    any_order = sv.assign(bought_again=sv["customer_id"].isin(last.index).astype(int))
+    judge(assert_frame_matches, answer, expected[["satisfaction", "n", "loyalty", "zone"]], key="satisfaction",
+          what="your satisfaction-loyalty curve",
+          mistakes=[("your bought_again counts any order: only an order after the survey date counts.",
+                     lambda: loyalty.satisfaction_loyalty_curve(any_order, satisfaction="csat",
+                                                                loyalty="bought_again")[
+                         ["satisfaction", "n", "loyalty", "zone"]])],
+          hint="A respondent bought again when their last order is later than the survey; then the share who "
+               "did at each csat level — notebook 07, section 5 (满意度与忠诚度).")
     passed("curve")
 
 
@@ -83,10 +106,19 @@ def naive_vs_adjusted(answer: Any, data: CRMData | None = None) -> None:
     data = resolve_data(data)
     pe = loyalty.programme_effect(data.customers, data.transactions, observation_end=data.observation_end)
     expected = pe.set_index("method")["effect"]
-    if not isinstance(answer, dict) or set(answer) != {"naive", "before_after"}:
-        fail("your answer should be a dict with the keys 'naive' and 'before_after'.",
-             "take the 'effect' column of crm.loyalty.programme_effect(...) for those two rows.")
+    ratio = pe.set_index("method")["rate_ratio"] if "rate_ratio" in pe.columns else None
+    if isinstance(answer, pd.DataFrame) and "method" in answer.columns and "effect" in answer.columns:
+        answer = answer.set_index("method")["effect"]
+    if isinstance(answer, pd.Series):
+        answer = answer.to_dict()
+    if not isinstance(answer, Mapping) or not {"naive", "before_after"} <= set(answer):
+        fail("your answer should map 'naive' and 'before_after' to an effect (a dict or a Series).",
+             "The programme effect is estimated two ways: members vs non-members, and members before vs after "
+             "joining — notebook 07, section 6 (忠诚度计划).")
     for key in ("naive", "before_after"):
-        assert_scalar_close(answer[key], expected[key], what=f"your {key} effect",
-                            hint="Use the 'effect' column (rate ratio - 1), not 'rate_ratio'.")
+        judge(assert_scalar_close, answer[key], expected[key], what=f"your {key} effect",
+              mistakes=[] if ratio is None else [
+                  (f"your {key} effect is the rate ratio: the effect is the ratio minus 1 (0.2 = +20%).",
+                   float(ratio[key]))],
+              hint="A relative increase: the rate ratio minus 1 — notebook 07, section 6 (忠诚度计划).")
     passed("naive_vs_adjusted")

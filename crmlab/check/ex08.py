@@ -2,10 +2,13 @@
 
 Each check recomputes the expected answer from ``data`` with :mod:`crmlab.clv` and
 :mod:`crmlab.features`. Model estimates are compared with a relative tolerance of 1e-4,
-which any converged optimiser meets.
+which any converged optimiser meets. Hints name the idea and the section of notebook 08; they
+never give the code. Exercises 3, 4 and 6 build on the weekly summary of exercise 2.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -14,6 +17,7 @@ from crmlab.check.compare import (
     assert_frame_matches,
     assert_scalar_close,
     assert_series_matches,
+    judge,
     passed,
     resolve_data,
 )
@@ -31,9 +35,14 @@ def simple_formula(answer, data=None) -> None:
     """CLV by the course formula for a margin of 50 per year, retention 85%, discount rate 10%
     (margins paid at the end of each year, infinite horizon)."""
     expected = clv.simple_clv(50, 0.85, 0.10)
-    assert_scalar_close(answer, expected, what="your CLV",
-                        hint="CLV = m * r / (1 + d - r) with r and d as fractions (85% -> 0.85). If you got "
-                             "50 more, you counted a margin paid today.")
+    judge(assert_scalar_close, answer, expected, what="your CLV",
+          mistakes=[("your CLV counts a margin paid today as well: the margins are paid at the end of each year.",
+                     expected + 50),
+                    ("your CLV uses the formula m / (1 + d - r), the one for a margin paid today; here the first "
+                     "margin comes at the end of the first year, and only if the customer stays.",
+                     lambda: 50 / (1 + 0.10 - 0.85))],
+          hint="Sum the margins of every future year, each weighted by the probability of still being a customer "
+               "and discounted back to today — notebook 08, section 1 (简单 CLV 公式).")
     passed("simple_formula")
 
 
@@ -45,12 +54,17 @@ def _summary(data) -> pd.DataFrame:
 def weekly_summary(answer, data=None) -> None:
     """Per customer: frequency, recency, T in weeks and monetary_value, indexed by customer_id."""
     data = resolve_data(data)
-    assert_frame_matches(answer, _summary(data), what="your customer summary", rtol=1e-9, atol=1e-9,
-                         hint="Merge same-day purchases, count repeat purchase days (days - 1), measure "
-                              "recency and T in days / 7 from the first purchase day to the last purchase "
-                              "day and to the day of data.observation_end, and average the repeat days' "
-                              "amounts (0 without repeat purchases). crm.features.customer_summary(..., "
-                              "time_unit='W', amount_col='amount') does all of this.")
+    expected = _summary(data)
+
+    def in_days():
+        return expected.assign(recency=expected["recency"] * 7, T=expected["T"] * 7)
+
+    judge(assert_frame_matches, answer, expected, what="your customer summary", rtol=1e-9, atol=1e-9,
+          key="customer_id",
+          mistakes=[("your recency and T are in days: the exercise measures them in weeks.", in_days)],
+          hint="Merge same-day purchases; frequency counts repeat purchase days; recency and T run from the first "
+               "purchase day, in weeks; monetary value averages the repeat days' amounts — notebook 08, section 4 "
+               "(从原始交易日志复现).")
     passed("weekly_summary")
 
 
@@ -58,9 +72,17 @@ def bgnbd_params(answer, data=None) -> None:
     """BG/NBD parameters (a Series r, alpha, a, b) fitted to the weekly summary."""
     data = resolve_data(data)
     expected = clv.BetaGeoModel().fit(_summary(data)).params_
-    assert_series_matches(answer, expected, rtol=1e-4, what="your BG/NBD parameters",
-                          hint="Fit crm.clv.BetaGeoModel() to the weekly summary of exercise 2 and take "
-                               ".params_. If alpha is 7 times too large, your summary is in days.")
+    if isinstance(answer, Mapping):
+        answer = pd.Series(dict(answer))
+    if isinstance(answer, pd.Series):
+        answer = answer.reindex([k for k in expected.index if k in answer.index] +
+                                [k for k in answer.index if k not in expected.index])
+    judge(assert_series_matches, answer, expected, rtol=1e-4, what="your BG/NBD parameters",
+          mistakes=[("your alpha is about 7 times too large: the summary you fitted is in days, not weeks.",
+                     lambda: expected.mul(pd.Series({"alpha": 7.0}).reindex(expected.index, fill_value=1.0)))],
+          builds_on="exercise 2 (weekly_summary)",
+          hint="Fit the BG/NBD model to the weekly summary and report its four parameters r, alpha, a, b — "
+               "notebook 08, section 3 (非契约型客户: BG/NBD 模型).")
     passed("bgnbd_params")
 
 
@@ -69,9 +91,12 @@ def p_alive(answer, data=None) -> None:
     data = resolve_data(data)
     summary = _summary(data)
     expected = clv.BetaGeoModel().fit(summary).probability_alive(summary)
-    assert_series_matches(answer, expected, rtol=1e-4, atol=1e-6, what="your P(alive)",
-                          hint="model.probability_alive(summary) with the BG/NBD model of exercise 3; "
-                               "customers without repeat purchases have P(alive) = 1 in BG/NBD.")
+    judge(assert_series_matches, answer, expected, rtol=1e-4, atol=1e-6, what="your P(alive)",
+          mistakes=[("your values are the probability of having churned: P(alive) is one minus that.",
+                     lambda: 1 - expected)],
+          builds_on="exercise 3 (bgnbd_params)",
+          hint="The fitted BG/NBD model gives each customer's probability of still being active at the end of "
+               "the data; customers without repeat purchases have P(alive) = 1 — notebook 08, section 8.")
     passed("p_alive")
 
 
@@ -85,11 +110,17 @@ def _holdout_errors(data) -> pd.DataFrame:
 def holdout_errors(answer, data=None) -> None:
     """Holdout errors table (model, mae, rmse, bias, ...) of BG/NBD and the baseline."""
     data = resolve_data(data)
-    assert_frame_matches(answer, _holdout_errors(data), key="model", rtol=1e-4, what="your error table",
-                         hint=f"calibration_holdout(..., cutoff='{CUTOFF}', "
-                              f"observation_end=data.observation_end, time_unit='W'), fit BG/NBD on the *_cal "
-                              f"columns, then crm.clv.holdout_errors(crm.clv.holdout_predictions("
-                              f"{{'BG/NBD': model}}, ch)).")
+    def fitted_on_everything():
+        ch = features.calibration_holdout(data.transactions, cutoff=CUTOFF,
+                                          observation_end=data.observation_end, time_unit="W")
+        model = clv.BetaGeoModel().fit(_summary(data))
+        return clv.holdout_errors(clv.holdout_predictions({"BG/NBD": model}, ch))
+
+    judge(assert_frame_matches, answer, _holdout_errors(data), key="model", rtol=1e-4, what="your error table",
+          mistakes=[("your model was fitted on the whole history: fit it on the calibration period only (the "
+                     "*_cal columns), or it has seen the holdout.", fitted_on_everything)],
+          hint=f"Split the history at check.CUTOFF ({CUTOFF}); fit on the calibration period only and compare the "
+               f"predicted and actual holdout purchases — notebook 08, section 5 (模型检验).")
     passed("holdout_errors")
 
 
@@ -101,10 +132,15 @@ def clv_12m(answer, data=None) -> None:
     gg = clv.GammaGammaModel().fit(summary[summary["frequency"] > 0])
     expected = clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, discount_rate=0.01)
     assert isinstance(expected, pd.Series)
-    assert_series_matches(answer, expected, rtol=1e-4, atol=1e-6, what="your CLV",
-                          hint="Fit GammaGammaModel on the repeat buyers only (frequency > 0), then "
-                               "crm.clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, "
-                               "discount_rate=0.01) for every customer (the model knows its time unit).")
+    judge(assert_series_matches, answer, expected, rtol=1e-4, atol=1e-6, what="your CLV",
+          mistakes=[("your CLV is not discounted: use the 1% monthly discount rate.",
+                     lambda: clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, discount_rate=0.0)),
+                    ("your CLV covers only the repeat buyers: give every customer of the summary a value.",
+                     lambda: expected[summary["frequency"] > 0])],
+          builds_on="exercise 3 (bgnbd_params)",
+          hint="Spend per purchase comes from a Gamma-Gamma model fitted on repeat buyers only; the CLV of every "
+               "customer combines it with the BG/NBD purchases over 12 months, discounted — notebook 08, "
+               "sections 6 and 7.")
     passed("clv_12m")
 
 

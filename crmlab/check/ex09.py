@@ -1,6 +1,8 @@
 """Checks for ``exercises/solutions/09_churn_early_warning.ipynb`` (客户流失预警, 流失原因).
 
-Each check recomputes the expected answer from ``data`` with :mod:`crmlab.churn`.
+Each check recomputes the expected answer from ``data`` with :mod:`crmlab.churn`. Hints name the
+idea and the section of notebook 09; they never give the code. Exercises 3-5 build on the labels
+of exercise 1 and the recency of exercise 2.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from crmlab.check.compare import (
     assert_frame_matches,
     assert_scalar_close,
     assert_series_matches,
+    judge,
     passed,
     resolve_data,
 )
@@ -48,10 +51,11 @@ def churn_label(answer: Any, data: Any = None) -> None:
     expected = _labels(data)
     if isinstance(answer, pd.Series) and answer.dtype != bool:
         answer = answer.astype(bool) if set(pd.unique(answer)) <= {0, 1} else answer
-    assert_series_matches(answer, expected, what="your churn labels",
-                          hint="Population: customers with a purchase from 2024-01-03 to 2024-06-30 "
-                               "(180 days up to the end of the cutoff day). Churned: no purchase from "
-                               "2024-07-01 to 2024-09-28 (90 days). Compare dates with < the day after.")
+    judge(assert_series_matches, answer, expected, what="your churn labels",
+          mistakes=[("your labels are reversed: True means churned (no purchase in the window).", lambda: ~expected)],
+          hint="Population: customers who bought in the 180 days up to the end of the cutoff day; churned: no "
+               "purchase in the 90 days after it. A purchase later on the cutoff day is still before the cutoff — "
+               "notebook 09, section 1 (流失的定义).")
     passed("churn_label")
 
 
@@ -59,11 +63,16 @@ def recency_at_cutoff(answer: Any, data: Any = None) -> None:
     """Whole days from the day of each active customer's last purchase to the cutoff day."""
     data = resolve_data(data)
     expected = churn.churn_features(data, cutoff=CUTOFF, active_days=ACTIVE_DAYS)["recency_days"]
-    assert_series_matches(answer, expected, rtol=1e-6, what="your recency",
-                          hint="Recency is a whole number of days from the day of the last purchase to the cutoff "
-                               "day itself (0 = bought on the cutoff day, 15:30 included): "
-                               "(pd.Timestamp(CUTOFF) - last.dt.normalize()).dt.days. Use only purchases before "
-                               "midnight after the cutoff day.")
+    def with_future():
+        last = data.transactions.groupby("customer_id")["date"].max().dt.normalize()
+        return (pd.Timestamp(CUTOFF) - last).dt.days.reindex(expected.index)
+
+    judge(assert_series_matches, answer, expected, rtol=1e-6, what="your recency",
+          mistakes=[("your recency uses purchases after the cutoff: that is leakage — only the history up to the "
+                     "cutoff day is known.", with_future)],
+          builds_on="exercise 1 (churn_label)",
+          hint="Whole days from the day of the last purchase up to the cutoff day (0 = bought on the cutoff day), "
+               "using only what was known then — notebook 09, section 2 (时点特征, 数据泄漏).")
     passed("recency_at_cutoff")
 
 
@@ -77,11 +86,12 @@ def lift_by_quintile(answer: Any, data: Any = None) -> None:
         missing = [c for c in cols if c not in answer.columns]
         if not missing:
             answer = answer[cols]
-    assert_frame_matches(answer, expected[cols], key="decile", what="your lift table",
-                         hint="Sort customers by score, highest first, cut them into 5 equal groups "
-                              "(group 1 = highest score), and per group count customers and churners; "
-                              "lift = group churn rate / overall churn rate; cumulative_gain = churners "
-                              "so far / all churners. crm.churn.lift_table does all of it.")
+    judge(assert_frame_matches, answer, expected[cols], key="decile", what="your lift table",
+          mistakes=[("your groups run from the lowest score: group 1 holds the highest scores.",
+                     lambda: churn.lift_table(y.astype(int), 1 - _recency_score(data).loc[y.index], bins=5)[cols])],
+          builds_on="exercises 1 and 2 (churn_label, recency_at_cutoff)",
+          hint="Rank customers by score, highest first, in 5 equal groups; lift = group churn rate / overall churn "
+               "rate; cumulative gain = churners so far / all churners — notebook 09, section 5 (提升度与累计增益).")
     passed("lift_by_quintile")
 
 
@@ -92,10 +102,15 @@ def best_number_to_contact(answer: Any, data: Any = None) -> None:
     curve = churn.profit_curve(y.astype(int), _recency_score(data).loc[y.index], value=VALUE,
                                contact_cost=CONTACT_COST, offer_cost=OFFER_COST, accept_rate=ACCEPT_RATE)
     expected = int(curve.loc[curve["profit"].idxmax(), "contacted"])
-    assert_scalar_close(answer, expected, rtol=0, atol=0.5, what="your number of customers to contact",
-                        hint="Per contacted churner the profit is accept_rate * (value - offer_cost) - contact_cost, "
-                             "per contacted stayer -(offer_cost + contact_cost). Sort by score, take the cumulative "
-                             "sum and find where it peaks (crm.churn.profit_curve).")
+    every = len(y)
+    judge(assert_scalar_close, answer, expected, rtol=0, atol=0.5, what="your number of customers to contact",
+          mistakes=[("you contact everyone: the profit peaks before that, where the next customer costs more than "
+                     "they bring.", every),
+                    ("your number is a share of the customers: give a number of customers.", expected / every)],
+          builds_on="exercises 1 and 2 (churn_label, recency_at_cutoff)",
+          hint="Rank by score and add the expected profit of each contact (a churner who accepts the offer brings "
+               "value minus costs; everyone contacted costs the contact) until the running total peaks — "
+               "notebook 09, section 7 (成本收益阈值).")
     passed("best_number_to_contact")
 
 
@@ -106,9 +121,13 @@ def complaint_rates(answer: Any, data: Any = None) -> None:
     expected = pd.Series({"churners": prof.loc["all", "churners_rate"], "stayers": prof.loc["all", "stayers_rate"]})
     if isinstance(answer, dict):
         answer = pd.Series(answer)
-    assert_series_matches(answer, expected, what="your complaint rates",
-                          hint="For each group: complaints (type 'complaint', filed before 2024-07-01) of its "
-                               "customers, divided by the orders of its customers before 2024-07-01, times 100.")
+    judge(assert_series_matches, answer, expected, what="your complaint rates",
+          mistakes=[("your rates are per order, not per 100 orders.", lambda: expected / 100),
+                    ("your rates are swapped: the churners' rate goes under 'churners'.",
+                     lambda: pd.Series({"churners": expected["stayers"], "stayers": expected["churners"]}))],
+          builds_on="exercise 1 (churn_label)",
+          hint="Per group: its customers' complaints filed before the cutoff over their orders before the cutoff, "
+               "per 100 orders — notebook 09, section 8 (流失原因).")
     passed("complaint_rates")
 
 

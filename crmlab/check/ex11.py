@@ -1,10 +1,14 @@
 """Checks for ``exercises/solutions/11_retention_and_winback.ipynb`` (挽留策略, 挽回流失客户).
 
-Each check recomputes the expected answer from ``data`` with :mod:`crmlab.uplift`.
+Each check recomputes the expected answer from ``data`` with :mod:`crmlab.uplift`. Hints name the
+idea and the section of notebook 11; they never give the code. Exercise 5 judges the profit of
+the student's own contact list (passed as ``contacted=``); exercises 3-5 point back to the
+exercise they build on.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -18,6 +22,8 @@ from crmlab.check.compare import (
     assert_same_set,
     assert_scalar_close,
     assert_series_matches,
+    fail,
+    judge,
     passed,
     resolve_data,
 )
@@ -43,25 +49,49 @@ def uplift_model():
     return make_pipeline(StandardScaler(), LogisticRegression())
 
 
+# The campaign table and the reference uplift of the last dataset checked: the five checks of a
+# notebook share them instead of refitting the two models each time. A hit needs the very same
+# dataset object with the very same tables (identity), so a changed dataset is recomputed.
+_LAST: dict[str, Any] = {}
+
+
+def _same_data(data) -> bool:
+    held = _LAST.get("data")
+    return held is data and all(_LAST["tables"][i] is getattr(data, name, None)
+                                for i, name in enumerate(("transactions", "campaigns", "customers")))
+
+
 def _table(data) -> pd.DataFrame:
-    return uplift.campaign_table(data, horizon_days=HORIZON_DAYS, active_days=ACTIVE_DAYS)
+    if not _same_data(data):
+        _LAST.clear()
+        _LAST.update(data=data, tables=[getattr(data, n, None) for n in ("transactions", "campaigns", "customers")],
+                     table=uplift.campaign_table(data, horizon_days=HORIZON_DAYS, active_days=ACTIVE_DAYS))
+    return _LAST["table"].copy()
 
 
 def _uplift(data, tab) -> pd.Series:
+    if _same_data(data) and "uplift" in _LAST and _LAST["table"].index.equals(tab.index):
+        return _LAST["uplift"].copy()
     m = uplift.TwoModelUplift(uplift_model()).fit(tab[FEATURES], tab["treated"], tab["retained"])
-    return pd.Series(m.predict(tab[FEATURES]), index=tab.index)
+    pred = pd.Series(m.predict(tab[FEATURES]), index=tab.index)
+    if _same_data(data):
+        _LAST["uplift"] = pred
+    return pred.copy()
 
 
 def _value(tab) -> pd.Series:
     return tab["total_spend"] / np.maximum(tab["tenure_days"], 90) * 365 * MARGIN
 
 
-def _plan(data, tab) -> pd.DataFrame:
+def _cost(data) -> float:
+    return float(data.config.offer_cost) if data.config is not None else 20.0
+
+
+def _plan(data, tab, pred: pd.Series | None = None) -> pd.DataFrame:
     value = _value(tab)
     tier = segmentation.pyramid_tiers(value).astype(str)
-    frame = pd.DataFrame({"value": value, "uplift": _uplift(data, tab), "tier": tier})
-    return uplift.target_customers(frame, value="value", uplift="uplift", tier="tier",
-                                   cost=float(data.config.offer_cost) if data.config is not None else 20.0)
+    frame = pd.DataFrame({"value": value, "uplift": _uplift(data, tab) if pred is None else pred, "tier": tier})
+    return uplift.target_customers(frame, value="value", uplift="uplift", tier="tier", cost=_cost(data))
 
 
 def average_effect(answer: Any, data: Any = None) -> None:
@@ -69,9 +99,15 @@ def average_effect(answer: Any, data: Any = None) -> None:
     data = resolve_data(data)
     tab = _table(data)
     rates = tab.groupby("treated")["retained"].mean()
-    assert_scalar_close(answer, rates.loc[1] - rates.loc[0], what="your average effect",
-                        hint="Build the table with crm.uplift.campaign_table(data, horizon_days=60, active_days=365); "
-                             "the effect is mean(retained | treated == 1) - mean(retained | treated == 0), a fraction.")
+    expected = rates.loc[1] - rates.loc[0]
+    judge(assert_scalar_close, answer, expected, what="your average effect",
+          mistakes=[("your effect is control minus treated: the effect of the offer is treated minus control.",
+                     -expected),
+                    ("your effect is in percentage points: give a difference of fractions.", 100 * expected),
+                    ("your effect is the ratio of the two retention rates: the exercise asks for their difference.",
+                     rates.loc[1] / rates.loc[0])],
+          hint="In a randomised experiment the average effect is the difference of the retention rates of the "
+               "treated and the control group — notebook 11, section 1 (挽留实验: 随机对照).")
     passed("average_effect")
 
 
@@ -79,9 +115,19 @@ def predicted_uplift(answer: Any, data: Any = None) -> None:
     """Two-model uplift of every campaign customer (fitted on all of them), indexed by customer_id."""
     data = resolve_data(data)
     tab = _table(data)
-    assert_series_matches(answer, _uplift(data, tab), rtol=1e-4, atol=1e-6, what="your predicted uplift",
-                          hint="crm.uplift.TwoModelUplift(check.uplift_model()).fit(X, treated, retained) with "
-                               "X = table[check.FEATURES], then .predict(X); keep customer_id as the index.")
+    expected = _uplift(data, tab)
+
+    def treated_only():
+        treated = tab["treated"] == 1
+        model = uplift_model().fit(tab.loc[treated, FEATURES], tab.loc[treated, "retained"])
+        return pd.Series(model.predict_proba(tab[FEATURES])[:, 1], index=tab.index)
+
+    judge(assert_series_matches, answer, expected, rtol=1e-4, atol=1e-6, what="your predicted uplift",
+          mistakes=[("your values are the treated model's retention probability: the uplift is its difference "
+                     "with the control model's.", treated_only),
+                    ("your uplift is control minus treated: it should be treated minus control.", lambda: -expected)],
+          hint="Two models, one fitted on the treated and one on the control customers; the uplift of a customer "
+               "is the difference of their predicted retention — notebook 11, section 3 (增益模型).")
     passed("predicted_uplift")
 
 
@@ -89,10 +135,14 @@ def qini(answer: Any, data: Any = None) -> None:
     """Qini coefficient of the two-model ranking on the campaign table."""
     data = resolve_data(data)
     tab = _table(data)
-    expected = uplift.qini_coefficient(tab["retained"], tab["treated"], _uplift(data, tab))
-    assert_scalar_close(answer, expected, rtol=1e-4, atol=1e-7, what="your Qini coefficient",
-                        hint="crm.uplift.qini_coefficient(retained, treated, predicted_uplift), all aligned on the "
-                             "same customers.")
+    pred = _uplift(data, tab)
+    expected = uplift.qini_coefficient(tab["retained"], tab["treated"], pred)
+    judge(assert_scalar_close, answer, expected, rtol=1e-4, atol=1e-7, what="your Qini coefficient",
+          mistakes=[("your Qini ranks customers from the lowest uplift first: rank the highest uplift first.",
+                     lambda: uplift.qini_coefficient(tab["retained"], tab["treated"], -pred))],
+          builds_on="exercise 2 (predicted_uplift)",
+          hint="The Qini coefficient is the area between the Qini curve of the ranking and that of a random "
+               "ranking — notebook 11, section 4 (增益曲线与 Qini 曲线).")
     passed("qini")
 
 
@@ -101,22 +151,54 @@ def contact_list(answer: Any, data: Any = None) -> None:
     data = resolve_data(data)
     tab = _table(data)
     plan = _plan(data, tab)
-    assert_same_set(answer, plan.index[plan["contact"]], what="your contact list",
-                    hint="value = total_spend / max(tenure_days, 90) * 365 * 0.5; tier = "
-                         "crm.segmentation.pyramid_tiers(value); then crm.uplift.target_customers(frame, "
-                         "value='value', uplift='uplift', tier='tier', cost=data.config.offer_cost).")
+    value, pred = plan["value"], plan["uplift"]
+    if isinstance(answer, pd.Series) and answer.dtype == bool:
+        answer = answer.index[answer.to_numpy()]
+    judge(assert_same_set, answer, plan.index[plan["contact"]], what="your contact list",
+          mistakes=[("your list contacts every customer with a positive predicted uplift: the expected gain "
+                     "(value × uplift) must pay for the offer, with the tier's hurdle.", lambda: tab.index[pred > 0]),
+                    ("your list ignores the tiers: a customer is contacted when the gain reaches the hurdle of "
+                     "their tier times the offer cost, not the cost alone.",
+                     lambda: tab.index[value * pred >= _cost(data)])],
+          builds_on="exercise 2 (predicted_uplift)",
+          hint="Contact a customer when the expected gain (value at risk × predicted uplift) reaches their tier's "
+               "hurdle times the offer cost — notebook 11, section 5 (按期望利润选择 · 分级挽回).")
     passed("contact_list")
 
 
-def true_profit(answer: Any, data: Any = None) -> None:
-    """Profit your contact list really earns, evaluated with the true uplift (simulated data only)."""
+def true_profit(answer: Any, data: Any = None, contacted: Any = None) -> None:
+    """Profit the contact list ``contacted`` (yours, from exercise 4) really earns, evaluated with the
+    true uplift (simulated data only). Without ``contacted`` the reference list of exercise 4 is used."""
     data = resolve_data(data)
     tab = _table(data)
-    plan = _plan(data, tab)
+    if contacted is None:
+        plan = _plan(data, tab)
+        contact = plan["contact"].to_numpy()
+    else:
+        if isinstance(contacted, pd.Series) and contacted.dtype == bool:
+            contacted = contacted.index[contacted.to_numpy()]
+        if isinstance(contacted, (str, bytes)) or not hasattr(contacted, "__iter__"):
+            fail(f"your contact list should be a collection of customer ids, but it is a "
+                 f"{type(contacted).__name__}.", "Exercise 4 (contact_list) gives it.")
+        ids = set(pd.Index(list(contacted)).tolist())
+        unknown = ids - set(tab.index)
+        if unknown:
+            fail(f"your contact list holds {len(unknown)} id(s) that are not campaign customers, e.g. "
+                 f"{sorted(unknown, key=repr)[0]!r}.", "Fix exercise 4 (contact_list) first.")
+        contact = tab.index.isin(list(ids))
     truth = data.truth.set_index("customer_id").loc[tab.index, "true_uplift"]
-    expected = uplift.policy_profit(plan["contact"], true_uplift=truth, value=_value(tab),
-                                    cost=float(data.config.offer_cost))
-    assert_scalar_close(answer, expected, rtol=1e-4, what="your true profit",
-                        hint="Sum over contacted customers of value * true_uplift - offer cost "
-                             "(crm.uplift.policy_profit), with true_uplift from data.truth aligned on customer_id.")
+    value = _value(tab)
+    expected = uplift.policy_profit(contact, true_uplift=truth, value=value, cost=_cost(data))
+    pred = functools.cache(lambda: _uplift(data, tab))
+    judge(assert_scalar_close, answer, expected, rtol=1e-4, what="the profit of your contact list",
+          mistakes=[("your profit uses the predicted uplift: what the list really earns is measured with the true "
+                     "uplift (data.truth).",
+                     lambda: uplift.policy_profit(contact, true_uplift=pred().clip(-1, 1), value=value, cost=_cost(data))),
+                    ("your profit leaves out the offer cost of each contacted customer.",
+                     lambda: uplift.policy_profit(contact, true_uplift=truth, value=value, cost=0.0)),
+                    ("your profit is that of contacting everyone: the exercise asks for your list of exercise 4.",
+                     lambda: uplift.policy_profit(np.ones(len(tab), dtype=bool), true_uplift=truth, value=value,
+                                                  cost=_cost(data)))],
+          hint="Over the customers of your list: value at risk × true uplift minus the offer cost, with the true "
+               "uplift aligned on customer_id — notebook 11, section 5.")
     passed("true_profit")

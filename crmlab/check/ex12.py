@@ -1,6 +1,7 @@
 """Checks for ``exercises/solutions/12_personalisation.ipynb`` (个性化推荐, 定制化服务).
 
-Each check recomputes the expected answer from ``data`` with :mod:`crmlab.recommend`.
+Each check recomputes the expected answer from ``data`` with :mod:`crmlab.recommend`. Hints name
+the idea and the section of notebook 12; they never give the code.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from crmlab.check.compare import (
     assert_frame_matches,
     assert_same_set,
     assert_scalar_close,
+    fail,
+    judge,
     passed,
     resolve_data,
 )
@@ -43,9 +46,13 @@ def lift_snacks_beverages(answer, data=None) -> None:
     b = recommend.baskets(_lines(data), item_col="category")
     a, c = b["snacks"], b["beverages"]
     expected = float((a & c).mean() / a.mean() / c.mean())
-    assert_scalar_close(answer, expected, what="your lift",
-                        hint="lift = confidence / P(beverages), with confidence = P(snacks and beverages) / "
-                             "P(snacks); the shares are over orders (baskets), not order lines.")
+    judge(assert_scalar_close, answer, expected, what="your lift",
+          mistakes=[("your answer is the confidence P(beverages | snacks): lift divides it by P(beverages).",
+                     float((a & c).mean() / a.mean())),
+                    ("your answer is the support P(snacks and beverages): lift compares it with what independence "
+                     "would give.", float((a & c).mean()))],
+          hint="Lift = confidence of the rule / share of baskets with the consequent; all shares are over orders "
+               "(baskets), not order lines — notebook 12, section 2 (关联规则).")
     passed("lift_snacks_beverages")
 
 
@@ -62,10 +69,12 @@ def strong_category_rules(answer, data=None) -> None:
         got = {(_first(a), _first(c)) for a, c in zip(answer["antecedents"], answer["consequents"])}
     elif isinstance(answer, (set, list, tuple, pd.Series)):
         got = {tuple(p) if isinstance(p, (list, tuple)) else p for p in answer}
-    assert_same_set(got, expected, what="your set of rules",
-                    hint="Use crm.recommend.association_rules(lines, min_support=0.01, min_confidence=0.2, "
-                         "min_lift=2.0, item_col='category') and collect (antecedent, consequent) pairs, "
-                         "e.g. ('snacks', 'beverages'). Both directions of a pair are separate rules.")
+    one_way = {tuple(sorted(p)) for p in expected}
+    judge(assert_same_set, got, expected, what="your set of rules",
+          mistakes=[("your set keeps one direction of each pair: A → B and B → A are separate rules.", one_way)],
+          hint="Category-level rules over baskets with support ≥ 0.01, confidence ≥ 0.2 and lift ≥ 2, as "
+               "(antecedent, consequent) pairs such as ('snacks', 'beverages') — notebook 12, section 2 "
+               "(关联规则).")
     passed("strong_category_rules")
 
 
@@ -74,9 +83,12 @@ def similar_products(answer, data=None) -> None:
     data = resolve_data(data)
     model = recommend.ItemKNNRecommender(n_neighbors=20).fit(_lines(data))
     expected = model.most_similar(1, k=5)
-    assert_frame_matches(answer, expected, key="product_id", what="your similar products",
-                         hint="Fit crm.recommend.ItemKNNRecommender(n_neighbors=20) on all purchase lines and "
-                              "call .most_similar(1, k=5).")
+    if isinstance(answer, pd.DataFrame) and "product_id" in answer.columns and (answer["product_id"] == 1).any():
+        fail("your list contains product 1 itself: the most similar products are the others.",
+             "notebook 12, section 4 (基于物品的协同过滤).")
+    judge(assert_frame_matches, answer, expected, key="product_id", what="your similar products",
+          hint="Item-to-item cosine similarity of purchase vectors over all purchase lines (20 neighbours); the "
+               "5 products closest to product 1 — notebook 12, section 4 (基于物品的协同过滤).")
     passed("similar_products")
 
 
@@ -88,23 +100,27 @@ def holdout_comparison(answer, data=None) -> None:
     expected = recommend.evaluate_recommenders(
         {"popular": recommend.PopularityRecommender(), "item_knn": recommend.ItemKNNRecommender(n_neighbors=20)},
         train, test, k=10)[["hit_rate", "coverage"]]
-    assert_frame_matches(answer, expected, key="model", what="your evaluation table",
-                         hint="Split with crm.recommend.split_by_time(lines, check.CUTOFF), then "
-                              "crm.recommend.evaluate_recommenders({'popular': ..., 'item_knn': ...}, train, "
-                              "test, k=10). Fit on train only.")
+    judge(assert_frame_matches, answer, expected, key="model", what="your evaluation table",
+          mistakes=[("your hit rates and coverage are percentages: give fractions between 0 and 1.",
+                     lambda: 100 * expected)],
+          hint="Split the purchase lines in time at check.CUTOFF, fit both recommenders on the past only and score "
+               "hit rate@10 and coverage on the later lines — notebook 12, section 5 (时间外验证).")
     passed("holdout_comparison")
 
 
 def segment_category_affinity(answer, data=None) -> None:
     """Affinity of each latent segment (``data.truth``) for each category."""
     data = resolve_data(data)
-    expected = recommend.segment_affinity(_lines(data), data.truth[["customer_id", "segment"]])
-    expected = expected[["segment", "category", "affinity"]]
+    full = recommend.segment_affinity(_lines(data), data.truth[["customer_id", "segment"]])
+    expected = full[["segment", "category", "affinity"]]
+    shares = full.assign(affinity=full["share"])[["segment", "category", "affinity"]]
     if isinstance(answer, pd.DataFrame) and "segment" not in answer.columns and answer.index.name == "segment" \
             and "affinity" not in answer.columns:
         # a wide segment x category table: turn it into one row per pair
         answer = answer.stack().rename("affinity").reset_index()
-    assert_frame_matches(answer, expected, key=["segment", "category"], what="your affinity table",
-                         hint="affinity = (share of the segment's lines in the category) / (share of all lines "
-                              "in the category); crm.recommend.segment_affinity does it.")
+    judge(assert_frame_matches, answer, expected, key=["segment", "category"], what="your affinity table",
+          mistakes=[("your values are the segment's share of lines in each category: affinity divides that by the "
+                     "share of all lines in the category.", shares)],
+          hint="Affinity = the segment's share of lines in the category over the share of all lines in the "
+               "category (1 = no preference) — notebook 12, section 3 (细分定制化).")
     passed("segment_category_affinity")

@@ -1,12 +1,14 @@
 """Checks for ``exercises/solutions/15_kpis_and_experiments.ipynb`` (实施与监控, KPI, 反馈与改进).
 
-Each check recomputes the expected answer from ``data`` with :mod:`crmlab.monitoring`.
+Each check recomputes the expected answer from ``data`` with :mod:`crmlab.monitoring`. Hints
+name the idea and the section of notebook 15; they never give the code.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from crmlab import monitoring
@@ -15,6 +17,7 @@ from crmlab.check.compare import (
     assert_scalar_close,
     assert_series_matches,
     fail,
+    judge,
     passed,
     resolve_data,
 )
@@ -49,19 +52,29 @@ def monthly_active(answer: Any, data: CRMData | None = None) -> None:
             answer = answer.set_axis(pd.PeriodIndex(answer.index.astype(str), freq="M"))
         except (ValueError, TypeError):
             pass
-    assert_series_matches(answer, expected, what="your monthly active customers",
-                          hint="Group transactions by date.dt.to_period('M') and count distinct customer_id "
-                               "(nunique), not orders.")
+    tx = data.transactions
+    orders = lambda: tx.groupby(tx["date"].dt.to_period("M")).size().reindex(expected.index)  # noqa: E731
+    judge(assert_series_matches, answer, expected, what="your monthly active customers",
+          mistakes=[("your counts are orders: an active customer counts once per month, however often they buy.",
+                     orders)],
+          hint="Per calendar month, the number of distinct customers who bought — notebook 15, section 1 "
+               "(关键绩效指标).")
     passed("monthly_active")
 
 
 def churn_rate_last_month(answer: Any, data: CRMData | None = None) -> None:
     """Churn rate of the last month of the data (3-month inactivity window), as a fraction."""
     data = resolve_data(data)
-    expected = float(_kpis(data)["churn_rate"].iloc[-1])
-    assert_scalar_close(answer, expected, what="your churn rate",
-                        hint="crm.monitoring.kpi_table(data) has one row per month; take churn_rate of the "
-                             "last row (a fraction: lost customers / customers at the start of the month).")
+    k = _kpis(data)
+    expected = float(k["churn_rate"].iloc[-1])
+    judge(assert_scalar_close, answer, expected, what="your churn rate",
+          mistakes=[("your churn rate is a percentage: give a fraction between 0 and 1.", 100 * expected),
+                    ("your churn rate is that of the first month: the exercise asks for the last month of the data.",
+                     float(k["churn_rate"].dropna().iloc[0]) if k["churn_rate"].notna().any() else None),
+                    ("your churn rate is the mean over all months: the exercise asks for the last month.",
+                     float(k["churn_rate"].mean()))],
+          hint="Lost customers over the customers active at the start of the month, with the 3-month inactivity "
+               "window, for the last month of the data — notebook 15, section 1 (关键绩效指标).")
     passed("churn_rate_last_month")
 
 
@@ -72,9 +85,22 @@ def churn_chart(answer: Any, data: CRMData | None = None) -> None:
     k = k[(k["period"] >= pd.Period(CHART_START, freq="M")).to_numpy()].reset_index(drop=True)
     expected = monitoring.control_chart(k, "churn_rate", n_col="customers_start", baseline=12)
     expected = expected[["period", "center", "lcl", "ucl", "alert"]]
-    assert_frame_matches(answer, expected, key="period", what="your churn control chart",
-                         hint="Keep the months from check.CHART_START, then crm.monitoring.control_chart("
-                              "kpis, 'churn_rate', n_col='customers_start', baseline=12).")
+    def every_month_baseline():
+        c = monitoring.control_chart(k, "churn_rate", n_col="customers_start", baseline=len(k))
+        return c[["period", "center", "lcl", "ucl", "alert"]]
+
+    def from_the_start():
+        full = _kpis(data)
+        c = monitoring.control_chart(full, "churn_rate", n_col="customers_start", baseline=12)
+        return c[["period", "center", "lcl", "ucl", "alert"]]
+
+    judge(assert_frame_matches, answer, expected, key="period", what="your churn control chart",
+          mistakes=[("your limits come from every month: set them on the first 12 months only (the baseline), then "
+                     "watch the later months against them.", every_month_baseline),
+                    ("your chart starts at the first month of the data: start at check.CHART_START (the months "
+                     "before only build up the customer base).", from_the_start)],
+          hint="A p-chart: the centre line and 3-sigma limits (which depend on each month's number of customers) "
+               "come from the first 12 charted months — notebook 15, section 2 (控制图).")
     passed("churn_chart")
 
 
@@ -89,13 +115,21 @@ def campaign_test(answer: Any, data: CRMData | None = None) -> None:
     data = resolve_data(data)
     expected = monitoring.ab_test(_campaign(data), group_col="treated", treatment=1, control=0,
                                   outcome_col="retained")
-    hint = ("Use crm.monitoring.ab_test(crm.uplift.campaign_table(data), group_col='treated', treatment=1, "
-            "control=0, outcome_col='retained').")
+    hint = ("Compare the retention of treated and control customers of the campaign: the difference, its 95% "
+            "confidence interval and the p-value of the two-proportion test — notebook 15, section 3 (A/B 测试).")
+    if isinstance(answer, pd.Series):
+        answer = answer.to_frame().T
+    if isinstance(answer, dict):
+        answer = pd.DataFrame([answer])
     if not isinstance(answer, pd.DataFrame) or len(answer) != 1:
-        fail("your answer should be the one-row table that ab_test returns.", hint)
+        fail("your answer should be one row with difference, ci_low, ci_high and p_value.", hint)
     for col in ("difference", "ci_low", "ci_high", "p_value"):
         if col not in answer.columns:
             fail(f"your table has no column {col!r}.", hint)
+    if np.isclose(float(answer["difference"].iloc[0]), -float(expected["difference"].iloc[0]), rtol=1e-6) and \
+            float(expected["difference"].iloc[0]) != 0:
+        fail("your difference is control minus treated: the effect is treated minus control.", hint)
+    for col in ("difference", "ci_low", "ci_high", "p_value"):
         assert_scalar_close(answer[col].iloc[0], expected[col].iloc[0], what=f"your {col}", hint=hint)
     passed("campaign_test")
 
@@ -106,7 +140,13 @@ def customers_needed(answer: Any, data: CRMData | None = None) -> None:
     table = _campaign(data)
     control_rate = float(table.loc[table["treated"] == 0, "retained"].mean())
     expected = monitoring.sample_size("proportion", baseline=control_rate, mde=0.03, power=0.8, alpha=0.05)
-    assert_scalar_close(answer, expected, rtol=0, atol=0.5, what="your sample size",
-                        hint="crm.monitoring.sample_size('proportion', baseline=<control retention rate>, "
-                             "mde=0.03) with the default alpha=0.05 and power=0.8.")
+    judge(assert_scalar_close, answer, expected, rtol=0, atol=0.5, what="your sample size",
+          mistakes=[("your number counts both groups: the exercise asks for the treated customers (one group).",
+                     2 * expected),
+                    ("your baseline is the treated group's retention: the baseline is the control group's rate.",
+                     lambda: monitoring.sample_size("proportion", baseline=float(
+                         table.loc[table["treated"] == 1, "retained"].mean()), mde=0.03, power=0.8, alpha=0.05))],
+          builds_on="exercise 4 (campaign_test)",
+          hint="The sample size per group to detect +3 points over the control group's retention, with 80% power "
+               "at the 5% level — notebook 15, section 4 (统计功效与样本量).")
     passed("customers_needed")

@@ -13,7 +13,15 @@ import numpy as np
 import pandas as pd
 
 from crmlab import accounts, negotiation, pipeline
-from crmlab.check.compare import assert_same_set, assert_scalar_close, assert_series_matches, fail, passed, resolve_data
+from crmlab.check.compare import (
+    assert_same_set,
+    assert_scalar_close,
+    assert_series_matches,
+    fail,
+    judge,
+    passed,
+    resolve_data,
+)
 
 __all__ = ["portfolio_quadrants", "big_but_not_key", "decision_makers_to_meet", "stage_conversion",
            "weighted_pipeline", "zopa_width", "smart_goal", "OBJECTIVES", "SELLER_COST_SHARE", "BUYER_CEILING_SHARE"]
@@ -127,7 +135,9 @@ def zopa_width(answer, data=None) -> None:
     value = float(open_opp["list_value"].max())
     expected = float(negotiation.zopa(seller_reservation=SELLER_COST_SHARE * value,
                                       buyer_reservation=BUYER_CEILING_SHARE * value)["width"])
-    assert_scalar_close(answer, expected, what="your ZOPA width",
+    judge(assert_scalar_close, answer, expected, what="your ZOPA width",
+          mistakes=[("your width is a share of the list value: give it in CNY.",
+                     BUYER_CEILING_SHARE - SELLER_COST_SHARE)],
                         hint="The zone runs from our reservation price to the buyer's, both as shares of the deal's "
                              "list value — notebook 17, section 8.")
     passed("zopa_width")

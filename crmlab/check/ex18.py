@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from crmlab import profile, systems
-from crmlab.check.compare import assert_scalar_close, assert_series_matches, fail, passed, resolve_data
+from crmlab.check.compare import assert_scalar_close, assert_series_matches, fail, judge, passed, resolve_data
 
 __all__ = ["inputs", "requirement_weights", "winning_vendor", "smallest_weight_change", "saas_tco",
            "cheaper_at_12_percent", "migration_hours", "campaign_gap", "GOAL_POINTS"]
@@ -71,7 +71,9 @@ def smallest_weight_change(answer, data=None) -> None:
     _, scores, _ = inputs()
     sens = systems.weight_sensitivity(scores, _weights())
     expected = float(sens["change_needed"].abs().min())
-    assert_scalar_close(answer, expected, rtol=1e-4, what="your smallest change",
+    judge(assert_scalar_close, answer, expected, rtol=1e-4, what="your smallest change",
+          mistakes=[("your change is the most negative one: the smallest change is the smallest in absolute value.",
+                     lambda: float(sens["change_needed"].min()))],
                         hint="Move one weight while the others keep their proportions; each vendor's total is then "
                              "a straight line in that weight — notebook 18, section 3.")
     passed("smallest_weight_change")
@@ -95,6 +97,10 @@ def cheaper_at_12_percent(answer, data=None) -> None:
     """Which option ('on-premise' or 'SaaS') has the lower five-year TCO at a 12 % discount rate."""
     _, _, options = inputs()
     expected = systems.total_cost_of_ownership(options, years=5, discount_rate=0.12)["tco"].idxmin()
+    if isinstance(answer, str) and answer != expected and answer in options and \
+            answer == systems.total_cost_of_ownership(options, years=5, discount_rate=0.08)["tco"].idxmin():
+        fail("that option is the cheaper one at 8 %: at 12 % later costs weigh less, and the ranking changes.",
+             hint="Compute both TCOs at 12 % and compare — notebook 18, section 3.")
     assert_scalar_close(answer, expected, what="your cheaper option",
                         hint="Compute both TCOs at 12 % and compare — notebook 18, section 3.")
     passed("cheaper_at_12_percent")
@@ -106,7 +112,10 @@ def migration_hours(answer, data=None) -> None:
     _, online = profile.source_extracts(data)
     report = profile.quality_report(online, key="customer_id")
     expected = float(systems.migration_effort(report, hours_per_issue=0.05, hours_per_column=2.0).loc["total", "hours"])
-    assert_scalar_close(answer, expected, rtol=1e-6, what="your migration hours",
+    judge(assert_scalar_close, answer, expected, rtol=1e-6, what="your migration hours",
+          mistakes=[("your hours count the columns only: add 0.05 h per problem value of the quality report.",
+                     lambda: float(systems.migration_effort(report, hours_per_issue=0.0, hours_per_column=2.0)
+                                   .loc["total", "hours"]))],
                         hint="Start from the data-quality report of the online shop's extract (notebook 01); count "
                              "missing values and duplicate keys as problems — notebook 18, section 3.")
     passed("migration_hours")
