@@ -3,16 +3,16 @@
 Lifecycle stages follow the course's sequence 潜在客户 → 初次购买客户 → 重复购买客户 →
 忠诚客户, plus two warning stages for customers who stop buying:
 
-============  ==========  ===================================================================
-stage         中文        rule at the date ``observation_end`` (first rule that applies wins)
-============  ==========  ===================================================================
-prospect      潜在客户    signed up on or before ``observation_end`` but no order yet
-lapsed        流失客户    last order more than ``lapsed_days`` days ago
-at_risk       风险客户    last order more than ``at_risk_days`` days ago
-loyal         忠诚客户    at least ``loyal_orders`` orders
-repeat        重复购买客户 2 or more orders
-new           初次购买客户 exactly 1 order
-============  ==========  ===================================================================
+============  ============  =================================================================
+stage         中文          rule at the date ``observation_end`` (first rule that applies wins)
+============  ============  =================================================================
+prospect      潜在客户      signed up on or before ``observation_end`` but no order yet
+lapsed        流失客户      last order more than ``lapsed_days`` days ago
+at_risk       流失风险客户  last order more than ``at_risk_days`` days ago
+loyal         忠诚客户      at least ``loyal_orders`` orders
+repeat        重复购买客户  2 or more orders
+new           初次购买客户  exactly 1 order
+============  ============  =================================================================
 
 ``at_risk_days`` and ``lapsed_days`` are both inactivity thresholds (days without an order,
 compared with ``recency_days`` of :func:`crmlab.features.customer_features`): the first
@@ -54,7 +54,7 @@ __all__ = ["STAGES", "STAGE_NAMES_ZH", "lifecycle_stages", "stage_transitions", 
 STAGES = ("prospect", "new", "repeat", "loyal", "at_risk", "lapsed")
 #: Chinese names of the stages.
 STAGE_NAMES_ZH = {"prospect": "潜在客户", "new": "初次购买客户", "repeat": "重复购买客户",
-                  "loyal": "忠诚客户", "at_risk": "风险客户", "lapsed": "流失客户"}
+                  "loyal": "忠诚客户", "at_risk": "流失风险客户", "lapsed": "流失客户"}
 _STAGE_DTYPE = pd.CategoricalDtype(list(STAGES), ordered=True)
 
 

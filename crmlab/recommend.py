@@ -16,8 +16,11 @@ Three tools, from the simplest to the most personal:
 Recommenders are scikit-learn estimators (``clone``, ``get_params``/``set_params``).
 They are judged on a time-based holdout (:func:`split_by_time`): fit on the purchases up
 to a cutoff day, recommend, and count how often a customer's later purchases
-are in the list (:func:`hit_rate_at_k`) and how much of the catalogue the lists use
-(:func:`catalogue_coverage`). :func:`evaluate_recommenders` does all of it in one call.
+are in the list (:func:`hit_rate_at_k`), what share of each list is bought
+(:func:`precision_at_k`), what share of what they bought the list foresaw
+(:func:`recall_at_k`), whether the hits sit at the top of the list (:func:`ndcg_at_k`), and how
+much of the catalogue the lists use (:func:`catalogue_coverage`).
+:func:`evaluate_recommenders` does all of it in one call.
 
 Examples
 --------
@@ -62,6 +65,9 @@ __all__ = [
     "SegmentPopularityRecommender",
     "ItemKNNRecommender",
     "hit_rate_at_k",
+    "precision_at_k",
+    "recall_at_k",
+    "ndcg_at_k",
     "catalogue_coverage",
     "evaluate_recommenders",
     "segment_affinity",
@@ -586,6 +592,55 @@ def _keep_top_per_row(sim: sparse.csr_matrix, n: int) -> sparse.csr_matrix:
 
 
 # --------------------------------------------------------------------------- evaluation
+def _list_hits(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int, customer_col: str,
+               item_col: str) -> pd.DataFrame:
+    """Per customer in ``relevant``: relevant items, hits in the top ``k``, DCG and ideal DCG.
+
+    The one home of the top-``k`` bookkeeping behind hit rate, precision, recall and NDCG.
+    Positions are the ``rank`` column (1 = top of the list); a customer without a list has no
+    hits.
+    """
+    k = check_positive_int(k, name="k")
+    recs = check_frame(recommendations, required=[customer_col, "rank", item_col], numeric=["rank"],
+                       not_missing=[customer_col, "rank", item_col], allow_empty=True, name="recommendations")
+    rel = check_frame(relevant, required=[customer_col, item_col],
+                      not_missing=[customer_col, item_col], name="relevant")
+    rank = recs["rank"].to_numpy(dtype=float)
+    bad = (rank < 1) | (rank != np.floor(rank))
+    if bad.any():
+        raise ValueError(f"recommendations has {int(bad.sum())} rank(s) that are not whole numbers >= 1 "
+                         f"(e.g. {_scalar(recs['rank'].to_numpy()[bad][0])!r}); rank 1 is the top of a list, "
+                         f"as returned by recommend().")
+    if recs.duplicated([customer_col, "rank"]).any():
+        dup = recs.loc[recs.duplicated([customer_col, "rank"]), customer_col].iloc[0]
+        raise ValueError(f"recommendations gives two items the same rank for customer {_scalar(dup)!r}; "
+                         f"each position of a list holds one item.")
+    if recs.duplicated([customer_col, item_col]).any():
+        dup = recs.loc[recs.duplicated([customer_col, item_col]), customer_col].iloc[0]
+        raise ValueError(f"recommendations lists the same item twice for customer {_scalar(dup)!r}; "
+                         f"drop the repeats (keep the best rank).")
+    top = recs.loc[recs["rank"] <= k, [customer_col, item_col, "rank"]]
+    truth = rel[[customer_col, item_col]].drop_duplicates()
+    hit = truth.merge(top, on=[customer_col, item_col], how="inner")
+    hit = hit.assign(gain=1.0 / np.log2(hit["rank"].to_numpy(dtype=float) + 1))
+    out = pd.DataFrame({"relevant": truth.groupby(customer_col, sort=True).size()})
+    per = hit.groupby(customer_col)
+    out["hits"] = per.size().reindex(out.index, fill_value=0)
+    out["dcg"] = per["gain"].sum().reindex(out.index, fill_value=0.0)
+    # the ideal list puts min(k, |T_u|) relevant items in the first positions
+    discount = np.cumsum(1.0 / np.log2(np.arange(1, k + 1) + 1))
+    out["idcg"] = discount[np.minimum(out["relevant"].to_numpy(), k) - 1]
+    return out
+
+
+def _list_metrics(per: pd.DataFrame, k: int) -> dict[str, float]:
+    """Hit rate, precision, recall and NDCG at ``k`` from :func:`_list_hits`' table."""
+    return {"hit_rate": float((per["hits"] > 0).mean()),
+            "precision": float((per["hits"] / k).mean()),
+            "recall": float((per["hits"] / per["relevant"]).mean()),
+            "ndcg": float((per["dcg"] / per["idcg"]).mean())}
+
+
 def hit_rate_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int = 10,
                   customer_col: str = C.CUSTOMER, item_col: str = C.PRODUCT) -> float:
     r"""Share of customers with at least one relevant item among their top ``k``.
@@ -596,6 +651,10 @@ def hit_rate_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: i
     items (typically what they bought after the cutoff). Customers with no
     recommendation count as misses.
 
+    See Also
+    --------
+    precision_at_k, recall_at_k, ndcg_at_k : how many hits, and how high in the list.
+
     Examples
     --------
     >>> import pandas as pd
@@ -605,15 +664,116 @@ def hit_rate_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: i
     >>> hit_rate_at_k(recs, test, k=2)
     0.5
     """
-    k = check_positive_int(k, name="k")
-    recs = check_frame(recommendations, required=[customer_col, "rank", item_col],
-                       not_missing=[customer_col, item_col], allow_empty=True, name="recommendations")
-    rel = check_frame(relevant, required=[customer_col, item_col],
-                      not_missing=[customer_col, item_col], name="relevant")
-    top = recs.loc[recs["rank"] <= k, [customer_col, item_col]].drop_duplicates()
-    truth = rel[[customer_col, item_col]].drop_duplicates()
-    hits = truth.merge(top, on=[customer_col, item_col], how="inner")[customer_col].nunique()
-    return hits / truth[customer_col].nunique()
+    per = _list_hits(recommendations, relevant, k=k, customer_col=customer_col, item_col=item_col)
+    return _list_metrics(per, k)["hit_rate"]
+
+
+def precision_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int = 10,
+                   customer_col: str = C.CUSTOMER, item_col: str = C.PRODUCT) -> float:
+    r"""Mean share of the ``k`` list positions that hold a relevant item.
+
+    .. math:: \text{P@}k = \frac{1}{|U|}\sum_{u\in U} \frac{|\text{top}_k(u)\cap T_u|}{k}
+
+    The denominator is always ``k``: an empty or short list wastes the slots it does not
+    fill. A customer who bought only one new item can reach at most :math:`1/k`, so
+    precision@k is small whenever customers buy few new items; compare models with it,
+    not with an absolute target.
+
+    Parameters
+    ----------
+    recommendations : DataFrame with ``customer_col``, ``rank`` (1 = top; whole numbers,
+        one item per rank) and ``item_col``, e.g. from ``recommend()``.
+    relevant : DataFrame with ``customer_col`` and ``item_col``: the items each customer
+        bought afterwards (the customers evaluated are those in ``relevant``).
+    k : list length evaluated (positions ``rank <= k``).
+    customer_col, item_col : column names.
+
+    Returns
+    -------
+    float in [0, 1].
+
+    See Also
+    --------
+    recall_at_k, ndcg_at_k, hit_rate_at_k
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> recs = pd.DataFrame({"customer_id": [1, 1, 2, 2], "rank": [1, 2, 1, 2],
+    ...                      "product_id": [10, 11, 10, 12]})
+    >>> test = pd.DataFrame({"customer_id": [1, 1, 2], "product_id": [10, 11, 13]})
+    >>> precision_at_k(recs, test, k=2)  # (2/2 + 0/2) / 2
+    0.5
+    """
+    per = _list_hits(recommendations, relevant, k=k, customer_col=customer_col, item_col=item_col)
+    return _list_metrics(per, k)["precision"]
+
+
+def recall_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int = 10,
+                customer_col: str = C.CUSTOMER, item_col: str = C.PRODUCT) -> float:
+    r"""Mean share of each customer's relevant items that appear in the top ``k``.
+
+    .. math:: \text{R@}k = \frac{1}{|U|}\sum_{u\in U} \frac{|\text{top}_k(u)\cap T_u|}{|T_u|}
+
+    Recall rises with ``k`` and reaches 1 only when every item the customer went on to buy
+    was in the list. Parameters are those of :func:`precision_at_k`.
+
+    Returns
+    -------
+    float in [0, 1].
+
+    See Also
+    --------
+    precision_at_k, ndcg_at_k, hit_rate_at_k
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> recs = pd.DataFrame({"customer_id": [1, 1, 2, 2], "rank": [1, 2, 1, 2],
+    ...                      "product_id": [10, 11, 10, 12]})
+    >>> test = pd.DataFrame({"customer_id": [1, 1, 1, 2], "product_id": [10, 14, 15, 12]})
+    >>> round(recall_at_k(recs, test, k=2), 4)  # (1/3 + 1/1) / 2
+    0.6667
+    """
+    per = _list_hits(recommendations, relevant, k=k, customer_col=customer_col, item_col=item_col)
+    return _list_metrics(per, k)["recall"]
+
+
+def ndcg_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int = 10,
+              customer_col: str = C.CUSTOMER, item_col: str = C.PRODUCT) -> float:
+    r"""Normalised discounted cumulative gain: hits count more near the top of the list.
+
+    With binary relevance (bought or not), a hit at position :math:`r` gains
+    :math:`1/\log_2(r+1)` (1 at the top, 0.63 second, 0.5 third …). The customer's DCG is the
+    sum over the hits in the top ``k``; the ideal DCG puts :math:`\min(k, |T_u|)` hits in the
+    first positions; NDCG is their ratio, averaged over customers:
+
+    .. math:: \text{NDCG@}k = \frac{1}{|U|}\sum_{u\in U}
+              \frac{\sum_{r\le k,\ i_r\in T_u} 1/\log_2(r+1)}{\sum_{r=1}^{\min(k,|T_u|)} 1/\log_2(r+1)}
+
+    This equals scikit-learn's ``ndcg_score(y_true, y_score, k=k)`` on the customer × item
+    matrix of relevance and list scores (the test suite checks it). Parameters are those of
+    :func:`precision_at_k`.
+
+    Returns
+    -------
+    float in [0, 1].
+
+    See Also
+    --------
+    precision_at_k, recall_at_k, hit_rate_at_k
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> recs = pd.DataFrame({"customer_id": [1, 1, 2, 2], "rank": [1, 2, 1, 2],
+    ...                      "product_id": [10, 11, 10, 12]})
+    >>> test = pd.DataFrame({"customer_id": [1, 2], "product_id": [10, 12]})
+    >>> round(ndcg_at_k(recs, test, k=2), 4)  # (1 + 1/log2(3)) / 2
+    0.8155
+    """
+    per = _list_hits(recommendations, relevant, k=k, customer_col=customer_col, item_col=item_col)
+    return _list_metrics(per, k)["ndcg"]
 
 
 def catalogue_coverage(recommendations: pd.DataFrame, catalogue, *,
@@ -668,8 +828,10 @@ def evaluate_recommenders(models: dict, train: pd.DataFrame, test: pd.DataFrame,
 
     Returns
     -------
-    DataFrame, one row per model: ``hit_rate``, ``coverage`` (share of the items seen
-    in training that appear in some list), ``customers`` evaluated, ``k``.
+    DataFrame, one row per model: ``hit_rate``, ``precision``, ``recall``, ``ndcg`` (at
+    ``k``: :func:`hit_rate_at_k`, :func:`precision_at_k`, :func:`recall_at_k`,
+    :func:`ndcg_at_k`), ``coverage`` (share of the items seen in training that appear in
+    some list), ``customers`` evaluated, ``k``.
 
     Examples
     --------
@@ -705,8 +867,8 @@ def evaluate_recommenders(models: dict, train: pd.DataFrame, test: pd.DataFrame,
         model = clone(model)  # fit a copy: the caller's estimators stay untouched
         model.fit(tr, **fit_params.get(name, {}))
         recs = model.recommend(customers, k=k)
-        rows[name] = {"hit_rate": hit_rate_at_k(recs, relevant, k=k, customer_col=customer_col,
-                                                item_col=item_col),
+        per = _list_hits(recs, relevant, k=k, customer_col=customer_col, item_col=item_col)
+        rows[name] = {**_list_metrics(per, k),
                       "coverage": catalogue_coverage(recs, catalogue, item_col=item_col),
                       "customers": len(customers), "k": k}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")

@@ -36,7 +36,7 @@ def test_lifecycle_stages_hand_worked(shop):
     st = lifecycle_stages(tx, customers, observation_end="2024-06-30")
     assert st.index.tolist() == [1, 2, 3, 4, 5, 6]  # 7 signed up after as_of
     assert st["stage"].tolist() == ["loyal", "repeat", "new", "at_risk", "lapsed", "prospect"]
-    assert st["stage_zh"].tolist() == ["忠诚客户", "重复购买客户", "初次购买客户", "风险客户", "流失客户", "潜在客户"]
+    assert st["stage_zh"].tolist() == ["忠诚客户", "重复购买客户", "初次购买客户", "流失风险客户", "流失客户", "潜在客户"]
     assert st.loc[4, "recency_days"] == 131 and pd.isna(st.loc[6, "recency_days"])
     assert st.loc[1, "n_orders"] == 5 and st.loc[6, "n_orders"] == 0 and st.loc[2, "total_spend"] == 15.0
     assert str(st["recency_days"].dtype) == "Int64"
