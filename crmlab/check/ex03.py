@@ -1,7 +1,8 @@
 """Checks for ``exercises/solutions/03_customer_value.ipynb`` (客户价值评估, 二八法则, 客户金字塔, ABC).
 
 Customer value in this exercise set is each buyer's spend in calendar year 2024; the cost to
-serve is the discounts the customer received in 2024 plus 25 CNY per service contact in 2024.
+serve is 25 CNY per service contact in 2024 (discounts are not a cost: ``amount`` is already net
+of them, see :func:`crmlab.segmentation.cost_to_serve`).
 """
 
 from __future__ import annotations
@@ -31,11 +32,9 @@ def _spend(data) -> pd.Series:
 
 
 def _cost(data, spend: pd.Series) -> pd.Series:
-    tx = _in_2024(data.transactions)
-    discounts = tx.groupby("customer_id")["discount"].sum()
-    contacts = _in_2024(data.interactions).groupby("customer_id").size()
-    return (discounts.reindex(spend.index, fill_value=0.0)
-            + CONTACT_COST * contacts.reindex(spend.index, fill_value=0))
+    return segmentation.cost_to_serve(data.transactions, data.interactions, customers=spend.index,
+                                      contact_cost=CONTACT_COST, observation_start="2024-01-01",
+                                      observation_end="2024-12-31")
 
 
 def spend_2024(answer, data=None) -> None:
@@ -76,13 +75,14 @@ def abc(answer, data=None) -> None:
 
 
 def pyramid(answer, data=None) -> None:
-    """Customer pyramid of 2024 spend with the cost to serve (discounts + 25 CNY per contact)."""
+    """Customer pyramid of 2024 spend with the cost to serve (25 CNY per 2024 service contact)."""
     data = resolve_data(data)
     spend = _spend(data)
     expected = segmentation.customer_pyramid(spend, cost_to_serve=_cost(data, spend))
     expected = expected.drop(columns=["tier_zh", "advice"])
     assert_frame_matches(answer, expected, key="tier", what="your pyramid",
-                         hint="Cost to serve = 2024 discounts + 25 x 2024 service contacts (data.interactions), "
-                              "0 for customers without any; pass it as cost_to_serve= to "
+                         hint="Cost to serve = 25 x 2024 service contacts (data.interactions), 0 for customers "
+                              "without any; do not add the discounts: 'amount' is already net of them. Pass it as "
+                              "cost_to_serve= to "
                               "crm.segmentation.customer_pyramid(spend, ...), aligned on customer_id.")
     passed("pyramid")
