@@ -571,7 +571,7 @@ def abc_classes(values, thresholds: Sequence[float] = (0.8, 0.95)) -> pd.Series:
     return pd.Series(out, index=s.index, name="abc_class", dtype="str")
 
 
-#: The seed course's advice per pyramid tier (关键客户 / 普通客户 / 小客户).
+#: The course texts' advice per pyramid tier (关键客户 / 普通客户 / 小客户).
 PYRAMID_ADVICE = {
     "key": ("Set up a dedicated team or account manager; concentrate the best resources on these customers; "
             "build the relationship through regular, personal communication over several channels; "
@@ -641,7 +641,7 @@ def customer_pyramid(values, *, cost_to_serve=None, shares: Sequence[float] = (0
     pandas.DataFrame
         One row per tier (key, ordinary, small): ``tier_zh``, ``n_customers``,
         ``customer_share``, ``value``, ``value_share``, ``mean_value``, [cost columns,]
-        and ``advice`` (the seed course's management advice for the tier).
+        and ``advice`` (the course texts' management advice for the tier).
 
     Examples
     --------
