@@ -8,7 +8,8 @@
   :func:`pareto_table`, :func:`abc_classes`;
 - the customer pyramid (客户金字塔) of key, ordinary and small customers
   (关键客户 / 普通客户 / 小客户): :func:`pyramid_tiers`, :func:`customer_pyramid`, with the
-  cost of serving each customer (服务成本): :func:`cost_to_serve`.
+  cost of serving each customer (服务成本): :func:`cost_to_serve`, and a tenure-fair value for
+  customers who joined during the window (年化客户价值): :func:`tenure_adjusted_value`.
 
 Examples
 --------
@@ -52,6 +53,7 @@ __all__ = [
     "pyramid_tiers",
     "customer_pyramid",
     "cost_to_serve",
+    "tenure_adjusted_value",
     "PYRAMID_ADVICE",
 ]
 
@@ -780,3 +782,80 @@ def cost_to_serve(transactions: pd.DataFrame, interactions: pd.DataFrame | None 
         cost = cost + float(contact_cost) * counts["interactions"].reindex(index, fill_value=0).astype(float)
     return cost.rename("cost_to_serve")
 
+
+
+def tenure_adjusted_value(values, signup_dates, *, observation_start, observation_end,
+                          min_share: float = 0.5) -> pd.Series:
+    """Values of a window scaled to the whole window for customers who joined during it (年化客户价值).
+
+    A customer who signed up in October has had a quarter of a calendar year to spend; ranking
+    customers on the year's spend makes recent sign-ups look small. This divides each value by
+    the share of the window the customer was signed up, with a floor:
+
+    .. math:: v_i = \\frac{x_i}{\\max(a_i,\\, a_{\\min})}, \\qquad
+              a_i = \\frac{\\text{end} - \\max(\\text{signup}_i, \\text{start})}{\\text{end} - \\text{start}}
+
+    (``end`` is the exclusive bound of the window: ``observation_end`` counts whole). For a
+    calendar-year window this is the annualised value; customers signed up before the window
+    keep their value. The floor ``min_share`` stops short exposures from exploding: over a few
+    weeks one purchase is a huge rate, and nobody has had time to lapse yet.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Value of each customer in the window (e.g. spend or cost to serve), indexed by customer.
+    signup_dates : pandas.Series
+        Sign-up date of each customer, indexed by customer; every customer of ``values`` needs one.
+    observation_start, observation_end : date-like
+        First and last day of the window (each day counts whole).
+    min_share : float, default 0.5
+        Smallest share of the window counted as exposure, in (0, 1] (0.5 of a year = six months).
+
+    Returns
+    -------
+    pandas.Series
+        The adjusted values, with the index and name of ``values``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> spend = pd.Series([600.0, 300.0, 100.0], index=["a", "b", "c"])
+    >>> signup = pd.Series(pd.to_datetime(["2023-05-01", "2024-04-01", "2024-12-01"]), index=["a", "b", "c"])
+    >>> tenure_adjusted_value(spend, signup, observation_start="2024-01-01", observation_end="2024-12-31").round(1).tolist()
+    [600.0, 399.3, 200.0]
+    """
+    from crmlab.time import day, window_end
+    from crmlab.validation import check_fraction
+
+    if not isinstance(values, pd.Series) or not isinstance(signup_dates, pd.Series):
+        raise TypeError("values and signup_dates must be pandas Series indexed by customer, got "
+                        f"{type(values).__name__} and {type(signup_dates).__name__}.")
+    x = _as_series(values, name="values")
+    if signup_dates.index.has_duplicates:
+        raise ValueError("signup_dates has duplicated customers (e.g. "
+                         f"{signup_dates.index[signup_dates.index.duplicated()][0]!r}); give one date per customer.")
+    missing = x.index.difference(signup_dates.index)
+    if len(missing):
+        raise ValueError(f"signup_dates has no date for {len(missing)} customer(s) of values (e.g. "
+                         f"{missing.tolist()[0]!r}); give a sign-up date for every customer.")
+    signup = signup_dates.reindex(x.index)
+    if not pd.api.types.is_datetime64_any_dtype(signup):
+        raise TypeError(f"signup_dates must hold dates (datetime64), got dtype {signup.dtype}; "
+                        f"convert with pd.to_datetime first.")
+    if signup.isna().any():
+        raise ValueError(f"signup_dates is missing for {int(signup.isna().sum())} customer(s) (e.g. "
+                         f"{signup.index[signup.isna()][0]!r}); fill or drop them first.")
+    start, stop = day(observation_start, name="observation_start"), window_end(observation_end)
+    if not start < stop:
+        raise ValueError(f"observation_start={observation_start!r} is after observation_end={observation_end!r}; "
+                         f"swap them.")
+    late = signup >= stop
+    if late.any():
+        raise ValueError(f"{int(late.sum())} customer(s) signed up after observation_end (e.g. {late.idxmax()!r}) "
+                         f"but have a value in the window; check the dates.")
+    floor = check_fraction(min_share, name="min_share", inclusive=True)
+    if floor == 0:
+        raise ValueError("min_share must be > 0 (e.g. 0.5 for six months of a year): without a floor, a customer "
+                         "who joined on the last day would be scaled up hundreds of times.")
+    share = (stop - signup.clip(lower=start)) / (stop - start)
+    return (x / share.clip(lower=floor).astype(float)).rename(values.name)

@@ -1,4 +1,4 @@
-"""Cost to serve (服务成本) and the customer pyramid's net value, on hand-worked examples."""
+"""Cost to serve (服务成本), the pyramid's net value and the tenure-fair value (年化客户价值), by hand."""
 
 from __future__ import annotations
 
@@ -74,3 +74,58 @@ def test_bad_frames_name_the_column():
         cost_to_serve(TX.drop(columns="date"))
     with pytest.raises(ValueError, match="customer_id"):
         cost_to_serve(TX, CONTACTS.assign(customer_id=[None, "A", "B", "B", "D"]))
+
+
+# ----------------------------------------------------------------------------- tenure-fair value
+from crmlab.segmentation import tenure_adjusted_value  # noqa: E402
+
+SPEND = pd.Series([600.0, 300.0, 100.0, 50.0], index=["a", "b", "c", "d"], name="spend_2024")
+SIGNUP = pd.Series(pd.to_datetime(["2024-07-02", "2023-05-01", "2024-12-01", "2024-04-01"]),
+                   index=["d", "a", "c", "b"])   # another order than SPEND: aligned on the index
+YEAR = {"observation_start": "2024-01-01", "observation_end": "2024-12-31"}
+
+
+def test_tenure_adjusted_value_by_hand():
+    # 2024 has 366 days; a: joined before (share 1) -> 600; b: 1 Apr, 275 of 366 days -> 300 * 366 / 275;
+    # c: 1 Dec, 31 days, floored at half a year -> 100 / 0.5; d: 2 Jul, 183 days = exactly half -> 50 / 0.5
+    v = tenure_adjusted_value(SPEND, SIGNUP, **YEAR)
+    assert v.index.tolist() == ["a", "b", "c", "d"] and v.name == "spend_2024"
+    assert v.tolist() == pytest.approx([600.0, 300.0 * 366 / 275, 200.0, 100.0])
+    # a smaller floor lets the newest customer's rate grow: 100 * 366 / 31
+    assert tenure_adjusted_value(SPEND, SIGNUP, **YEAR, min_share=0.05)["c"] == pytest.approx(100 * 366 / 31)
+    # full exposure only: the values are returned unchanged for everyone
+    assert tenure_adjusted_value(SPEND, SIGNUP, **YEAR, min_share=1.0).tolist() == SPEND.tolist()
+
+
+def test_tenure_adjusted_value_puts_recent_joiners_back_in_rank():
+    # equal spend per active month; calendar spend ranks by tenure, the adjusted value ties them
+    signup = pd.Series(pd.to_datetime(["2023-01-01", "2024-07-02"]), index=[1, 2])
+    spend = pd.Series([1200.0, 600.0], index=[1, 2])
+    v = tenure_adjusted_value(spend, signup, **YEAR)
+    assert v[1] == pytest.approx(v[2])
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"min_share": 0}, ValueError, "min_share must be > 0"),
+    ({"min_share": 1.5}, ValueError, "min_share"),
+    ({"observation_start": "2025-02-01"}, ValueError, "swap them"),
+])
+def test_tenure_adjusted_value_bad_parameters(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        tenure_adjusted_value(SPEND, SIGNUP, **{**YEAR, **kwargs})
+
+
+def test_tenure_adjusted_value_bad_inputs_name_the_fix():
+    with pytest.raises(ValueError, match="no date for 1 customer"):
+        tenure_adjusted_value(SPEND, SIGNUP.drop("c"), **YEAR)
+    with pytest.raises(ValueError, match="signed up after observation_end"):
+        tenure_adjusted_value(SPEND, SIGNUP.replace(SIGNUP["c"], pd.Timestamp("2025-03-01")), **YEAR)
+    with pytest.raises(TypeError, match="datetime64"):
+        tenure_adjusted_value(SPEND, SIGNUP.astype(str), **YEAR)
+    with pytest.raises(TypeError, match="pandas Series"):
+        tenure_adjusted_value(SPEND.tolist(), SIGNUP, **YEAR)
+    with pytest.raises(ValueError, match="duplicated"):
+        tenure_adjusted_value(SPEND, pd.concat([SIGNUP, SIGNUP.iloc[:1]]), **YEAR)
+    before = SPEND.copy()
+    tenure_adjusted_value(SPEND, SIGNUP, **YEAR)
+    pd.testing.assert_series_equal(SPEND, before)
