@@ -7,7 +7,9 @@
 - value concentration (二八法则): :func:`lorenz_curve`, :func:`gini`,
   :func:`pareto_table`, :func:`abc_classes`;
 - the customer pyramid (客户金字塔) of key, ordinary and small customers
-  (关键客户 / 普通客户 / 小客户): :func:`pyramid_tiers`, :func:`customer_pyramid`.
+  (关键客户 / 普通客户 / 小客户): :func:`pyramid_tiers`, :func:`customer_pyramid`, with the
+  cost of serving each customer (服务成本): :func:`cost_to_serve`, and a tenure-fair value for
+  customers who joined during the window (年化客户价值): :func:`tenure_adjusted_value`.
 
 Examples
 --------
@@ -50,6 +52,8 @@ __all__ = [
     "abc_classes",
     "pyramid_tiers",
     "customer_pyramid",
+    "cost_to_serve",
+    "tenure_adjusted_value",
     "PYRAMID_ADVICE",
 ]
 
@@ -569,7 +573,7 @@ def abc_classes(values, thresholds: Sequence[float] = (0.8, 0.95)) -> pd.Series:
     return pd.Series(out, index=s.index, name="abc_class", dtype="str")
 
 
-#: The seed course's advice per pyramid tier (关键客户 / 普通客户 / 小客户).
+#: The course texts' advice per pyramid tier (关键客户 / 普通客户 / 小客户).
 PYRAMID_ADVICE = {
     "key": ("Set up a dedicated team or account manager; concentrate the best resources on these customers; "
             "build the relationship through regular, personal communication over several channels; "
@@ -627,8 +631,10 @@ def customer_pyramid(values, *, cost_to_serve=None, shares: Sequence[float] = (0
     values : array-like or pandas.Series
         Value of each customer (e.g. gross margin or spend over a year).
     cost_to_serve : array-like or pandas.Series, optional
-        Cost of serving each customer (discounts, service contacts, offers), same length /
-        index as ``values``. Adds ``cost_to_serve``, ``net_value`` and ``net_value_share``.
+        Cost of serving each customer (service contacts, order handling, care offers; see
+        :func:`cost_to_serve`), same length / index as ``values``. Adds ``cost_to_serve``,
+        ``net_value`` and ``net_value_share``. Do not count discounts here when ``values``
+        are net of discount (crmlab's ``amount`` is): they would be subtracted twice.
     shares : (float, float)
         Customer shares of the key and ordinary tiers (see :func:`pyramid_tiers`).
 
@@ -637,7 +643,7 @@ def customer_pyramid(values, *, cost_to_serve=None, shares: Sequence[float] = (0
     pandas.DataFrame
         One row per tier (key, ordinary, small): ``tier_zh``, ``n_customers``,
         ``customer_share``, ``value``, ``value_share``, ``mean_value``, [cost columns,]
-        and ``advice`` (the seed course's management advice for the tier).
+        and ``advice`` (the course texts' management advice for the tier).
 
     Examples
     --------
@@ -693,3 +699,163 @@ def customer_pyramid(values, *, cost_to_serve=None, shares: Sequence[float] = (0
     table.index = pd.Index(list(table.index), name="tier")
     return table[["tier_zh", "n_customers", "customer_share", "value", "value_share", "mean_value",
                   *([c for c in ("cost_to_serve", "net_value", "net_value_share") if c in table]), "advice"]]
+
+
+def cost_to_serve(transactions: pd.DataFrame, interactions: pd.DataFrame | None = None, *, customers=None,
+                  contact_cost: float = 25.0, order_cost: float = 0.0, observation_start=None,
+                  observation_end=None, customer_col: str = "customer_id", date_col: str = "date") -> pd.Series:
+    """Cost of serving each customer over a window (服务成本): orders handled and service contacts.
+
+    .. math:: \\text{cost}_i = c_{\\text{order}}\\, n^{\\text{orders}}_i + c_{\\text{contact}}\\, n^{\\text{contacts}}_i
+
+    counting the orders in ``transactions`` and the contacts (inquiries, complaints) in
+    ``interactions`` dated in the window. **Discounts are not a cost to serve here.** crmlab's
+    ``amount`` is what the customer paid after the discount, so a discount is already missing
+    from the customer's spend; subtracting it again from that spend counts it twice. Count
+    discounts as a cost only against a value measured at list price.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        One row per order with ``customer_col`` and ``date_col``.
+    interactions : pandas.DataFrame, optional
+        One row per service contact with ``customer_col`` and ``date_col``.
+    customers : array-like, optional
+        The customers to cost (e.g. the index of their spend); customers without orders or
+        contacts cost 0. Default: every customer with an order in the window.
+    contact_cost, order_cost : float
+        Internal cost (CNY) of one service contact and of handling one order; ``>= 0``.
+    observation_start, observation_end : date-like, optional
+        First and last day of the window (each day counts whole); default: all rows.
+
+    Returns
+    -------
+    pandas.Series
+        ``cost_to_serve`` per customer (float), indexed by ``customer_col``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "date": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-02-02"]),
+    ...                    "amount": [80.0, 40.0, 20.0], "discount": [20.0, 0.0, 5.0]})
+    >>> contacts = pd.DataFrame({"customer_id": [2, 2], "date": pd.to_datetime(["2024-02-03", "2024-02-10"])})
+    >>> cost_to_serve(tx, contacts, contact_cost=25.0, order_cost=2.0).tolist()
+    [4.0, 52.0]
+    """
+    from crmlab.time import day, window_end
+    from crmlab.validation import check_frame
+
+    for value, name in ((contact_cost, "contact_cost"), (order_cost, "order_cost")):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} must be a number of CNY per event (e.g. 25.0), got {value!r}.")
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be a finite cost >= 0 (e.g. 25.0), got {value!r}.")
+    tx = check_frame(transactions, dates=[date_col], not_missing=[customer_col, date_col], name="transactions")
+    frames = {"transactions": tx}
+    if interactions is not None:
+        frames["interactions"] = check_frame(interactions, dates=[date_col], not_missing=[customer_col, date_col],
+                                             allow_empty=True, name="interactions")
+    start = None if observation_start is None else day(observation_start, name="observation_start")
+    stop = None if observation_end is None else window_end(observation_end)
+    if start is not None and stop is not None and not start < stop:
+        raise ValueError(f"observation_start={observation_start!r} is after observation_end={observation_end!r}; "
+                         f"swap them.")
+    counts = {}
+    for name, frame in frames.items():
+        keep = pd.Series(True, index=frame.index)
+        if start is not None:
+            keep &= frame[date_col] >= start
+        if stop is not None:
+            keep &= frame[date_col] < stop
+        counts[name] = frame.loc[keep].groupby(customer_col).size()
+    if customers is None:
+        index = pd.Index(counts["transactions"].index, name=customer_col)
+        if len(index) == 0:
+            raise ValueError("transactions have no order in the window; widen observation_start/observation_end "
+                             "or pass customers= to cost customers without orders.")
+    else:
+        index = pd.Index(customers, name=customer_col)
+        if index.has_duplicates:
+            raise ValueError(f"customers has duplicated ids (e.g. {index[index.duplicated()][0]!r}); pass each once.")
+    cost = float(order_cost) * counts["transactions"].reindex(index, fill_value=0).astype(float)
+    if "interactions" in counts:
+        cost = cost + float(contact_cost) * counts["interactions"].reindex(index, fill_value=0).astype(float)
+    return cost.rename("cost_to_serve")
+
+
+
+def tenure_adjusted_value(values, signup_dates, *, observation_start, observation_end,
+                          min_share: float = 0.5) -> pd.Series:
+    """Values of a window scaled to the whole window for customers who joined during it (年化客户价值).
+
+    A customer who signed up in October has had a quarter of a calendar year to spend; ranking
+    customers on the year's spend makes recent sign-ups look small. This divides each value by
+    the share of the window the customer was signed up, with a floor:
+
+    .. math:: v_i = \\frac{x_i}{\\max(a_i,\\, a_{\\min})}, \\qquad
+              a_i = \\frac{\\text{end} - \\max(\\text{signup}_i, \\text{start})}{\\text{end} - \\text{start}}
+
+    (``end`` is the exclusive bound of the window: ``observation_end`` counts whole). For a
+    calendar-year window this is the annualised value; customers signed up before the window
+    keep their value. The floor ``min_share`` stops short exposures from exploding: over a few
+    weeks one purchase is a huge rate, and nobody has had time to lapse yet.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Value of each customer in the window (e.g. spend or cost to serve), indexed by customer.
+    signup_dates : pandas.Series
+        Sign-up date of each customer, indexed by customer; every customer of ``values`` needs one.
+    observation_start, observation_end : date-like
+        First and last day of the window (each day counts whole).
+    min_share : float, default 0.5
+        Smallest share of the window counted as exposure, in (0, 1] (0.5 of a year = six months).
+
+    Returns
+    -------
+    pandas.Series
+        The adjusted values, with the index and name of ``values``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> spend = pd.Series([600.0, 300.0, 100.0], index=["a", "b", "c"])
+    >>> signup = pd.Series(pd.to_datetime(["2023-05-01", "2024-04-01", "2024-12-01"]), index=["a", "b", "c"])
+    >>> tenure_adjusted_value(spend, signup, observation_start="2024-01-01", observation_end="2024-12-31").round(1).tolist()
+    [600.0, 399.3, 200.0]
+    """
+    from crmlab.time import day, window_end
+    from crmlab.validation import check_fraction
+
+    if not isinstance(values, pd.Series) or not isinstance(signup_dates, pd.Series):
+        raise TypeError("values and signup_dates must be pandas Series indexed by customer, got "
+                        f"{type(values).__name__} and {type(signup_dates).__name__}.")
+    x = _as_series(values, name="values")
+    if signup_dates.index.has_duplicates:
+        raise ValueError("signup_dates has duplicated customers (e.g. "
+                         f"{signup_dates.index[signup_dates.index.duplicated()][0]!r}); give one date per customer.")
+    missing = x.index.difference(signup_dates.index)
+    if len(missing):
+        raise ValueError(f"signup_dates has no date for {len(missing)} customer(s) of values (e.g. "
+                         f"{missing.tolist()[0]!r}); give a sign-up date for every customer.")
+    signup = signup_dates.reindex(x.index)
+    if not pd.api.types.is_datetime64_any_dtype(signup):
+        raise TypeError(f"signup_dates must hold dates (datetime64), got dtype {signup.dtype}; "
+                        f"convert with pd.to_datetime first.")
+    if signup.isna().any():
+        raise ValueError(f"signup_dates is missing for {int(signup.isna().sum())} customer(s) (e.g. "
+                         f"{signup.index[signup.isna()][0]!r}); fill or drop them first.")
+    start, stop = day(observation_start, name="observation_start"), window_end(observation_end)
+    if not start < stop:
+        raise ValueError(f"observation_start={observation_start!r} is after observation_end={observation_end!r}; "
+                         f"swap them.")
+    late = signup >= stop
+    if late.any():
+        raise ValueError(f"{int(late.sum())} customer(s) signed up after observation_end (e.g. {late.idxmax()!r}) "
+                         f"but have a value in the window; check the dates.")
+    floor = check_fraction(min_share, name="min_share", inclusive=True)
+    if floor == 0:
+        raise ValueError("min_share must be > 0 (e.g. 0.5 for six months of a year): without a floor, a customer "
+                         "who joined on the last day would be scaled up hundreds of times.")
+    share = (stop - signup.clip(lower=start)) / (stop - start)
+    return (x / share.clip(lower=floor).astype(float)).rename(values.name)

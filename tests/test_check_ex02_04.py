@@ -91,9 +91,11 @@ def test_ex03_pyramid_needs_the_cost_to_serve(data):
     tx24 = data.transactions[data.transactions["date"].dt.year == 2024]
     spend = tx24.groupby("customer_id")["amount"].sum()
     contacts = data.interactions[data.interactions["date"].dt.year == 2024].groupby("customer_id").size()
-    cost = (tx24.groupby("customer_id")["discount"].sum().reindex(spend.index, fill_value=0)
-            + 25 * contacts.reindex(spend.index, fill_value=0))
+    cost = 25 * contacts.reindex(spend.index, fill_value=0)
     ex03.pyramid(crm.segmentation.customer_pyramid(spend, cost_to_serve=cost), data)
+    discounts = tx24.groupby("customer_id")["discount"].sum().reindex(spend.index, fill_value=0)
+    with pytest.raises(AssertionError, match="cost_to_serve|Cost to serve"):   # discounts counted twice
+        ex03.pyramid(crm.segmentation.customer_pyramid(spend, cost_to_serve=cost + discounts), data)
     with pytest.raises(AssertionError, match="cost_to_serve|Cost to serve"):
         ex03.pyramid(crm.segmentation.customer_pyramid(spend, cost_to_serve=cost * 0), data)
 

@@ -1,9 +1,9 @@
 """Checks for ``exercises/solutions/03_customer_value.ipynb`` (客户价值评估, 二八法则, 客户金字塔, ABC).
 
 Customer value in this exercise set is each buyer's spend in calendar year 2024; the cost to
-serve is the discounts the customer received in 2024 plus 25 CNY per service contact in 2024.
-Hints name the idea and the section of notebook 03; they never give the code. Exercises 2-5
-build on the spend of exercise 1.
+serve is 25 CNY per service contact in 2024 (discounts are not a cost: ``amount`` is already net
+of them, see :func:`crmlab.segmentation.cost_to_serve`). Hints name the idea and the section of
+notebook 03; they never give the code. Exercises 2-5 build on the spend of exercise 1.
 """
 
 from __future__ import annotations
@@ -35,11 +35,9 @@ def _spend(data) -> pd.Series:
 
 
 def _cost(data, spend: pd.Series) -> pd.Series:
-    tx = _in_2024(data.transactions)
-    discounts = tx.groupby("customer_id")["discount"].sum()
-    contacts = _in_2024(data.interactions).groupby("customer_id").size()
-    return (discounts.reindex(spend.index, fill_value=0.0)
-            + CONTACT_COST * contacts.reindex(spend.index, fill_value=0))
+    return segmentation.cost_to_serve(data.transactions, data.interactions, customers=spend.index,
+                                      contact_cost=CONTACT_COST, observation_start="2024-01-01",
+                                      observation_end="2024-12-31")
 
 
 def spend_2024(answer, data=None) -> None:
@@ -97,18 +95,27 @@ def abc(answer, data=None) -> None:
 
 
 def pyramid(answer, data=None) -> None:
-    """Customer pyramid of 2024 spend with the cost to serve (discounts + 25 CNY per contact)."""
+    """Customer pyramid of 2024 spend with the cost to serve (25 CNY per 2024 service contact)."""
     data = resolve_data(data)
     spend = _spend(data)
     expected = segmentation.customer_pyramid(spend, cost_to_serve=_cost(data, spend))
     expected = expected.drop(columns=["tier_zh", "advice"])
-    no_contacts = lambda: segmentation.customer_pyramid(  # noqa: E731
-        spend, cost_to_serve=_in_2024(data.transactions).groupby("customer_id")["discount"].sum()
-        .reindex(spend.index, fill_value=0.0)).drop(columns=["tier_zh", "advice"])
+    def with_discounts():
+        discounts = (_in_2024(data.transactions).groupby("customer_id")["discount"].sum()
+                     .reindex(spend.index, fill_value=0.0))
+        return segmentation.customer_pyramid(spend, cost_to_serve=_cost(data, spend) + discounts).drop(
+            columns=["tier_zh", "advice"])
+
+    def no_contacts():
+        return segmentation.customer_pyramid(spend, cost_to_serve=pd.Series(0.0, index=spend.index)).drop(
+            columns=["tier_zh", "advice"])
+
     judge(assert_frame_matches, answer, expected, key="tier", what="your pyramid",
-          mistakes=[("your cost to serve leaves out the service contacts: add 25 CNY per 2024 contact.",
+          mistakes=[("your cost to serve counts the discounts: 'amount' is already net of them, so they are "
+                     "counted twice.", with_discounts),
+                    ("your cost to serve leaves out the service contacts: add 25 CNY per 2024 contact.",
                      no_contacts)],
           builds_on="exercise 1 (spend_2024)",
-          hint="Cost to serve = 2024 discounts + 25 CNY per 2024 service contact, 0 for customers without any, "
-               "aligned on customer_id — notebook 03, section 4 (客户金字塔).")
+          hint="Cost to serve = 25 CNY per 2024 service contact, 0 for customers without any, aligned on "
+               "customer_id; discounts are not a cost here — notebook 03, section 4 (客户金字塔).")
     passed("pyramid")
