@@ -139,7 +139,7 @@ def _check_margin(margin, summary: pd.DataFrame) -> float | np.ndarray:
 
 def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGammaModel, summary: pd.DataFrame, *,
                             horizon_months: int = 12, discount_rate: float = 0.01, time_unit: str | None = None,
-                            margin: float = 1.0, confidence: float | None = None, n_draws: int = 200,
+                            margin: float | pd.Series = 1.0, confidence: float | None = None, n_draws: int = 200,
                             random_state: int | np.random.Generator | None = None,
                             frequency_col: str | None = None, recency_col: str | None = None,
                             T_col: str | None = None, monetary_col: str | None = None) -> pd.Series | pd.DataFrame:
@@ -221,7 +221,7 @@ def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGamm
             or not 0 <= discount_rate < 1:
         raise ValueError(f"discount_rate must be a monthly rate in [0, 1) (1% per month -> 0.01), "
                          f"got {discount_rate!r}.")
-    margin = _check_margin(margin, summary)
+    rate = _check_margin(margin, summary)
     unit = _check_same_unit(transaction_model, summary, time_unit)
     factor = float(crm_time.convert(1.0, "M", unit))  # one month in the model's unit
     data = transaction_model._rft(summary, frequency_col, recency_col, T_col)
@@ -230,7 +230,7 @@ def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGamm
                                     allow_zero_frequency=True)
     spend = _gg_expected_spend(spend_model._params(), x_spend, m_spend)
     clv = _clv_values(transaction_model, transaction_model._params(), spend, data, months, factor,
-                      float(discount_rate), margin)
+                      float(discount_rate), rate)
     if not np.all(np.isfinite(clv)):
         bad = int(np.flatnonzero(~np.isfinite(clv))[0])
         raise ValueError(f"CLV is not finite for {int((~np.isfinite(clv)).sum())} customer(s) (e.g. row "
@@ -260,5 +260,5 @@ def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGamm
     ])
     lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
     # margins are >= 0, so the quantiles of margin * revenue are margin * the revenue quantiles
-    lo, hi = margin * lo[inverse.ravel()], margin * hi[inverse.ravel()]
+    lo, hi = rate * lo[inverse.ravel()], rate * hi[inverse.ravel()]
     return pd.DataFrame({"clv": clv, "lower": lo, "upper": hi}, index=summary.index)
