@@ -4,16 +4,21 @@ Recovery tests compare estimates with the configured ground truth, using indepen
 estimators (lifetimes' fitters, plain group means).
 """
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter
+from scipy import stats
 
 import crmlab as crm
 from crmlab.data.schema import TABLES
 from crmlab.synth import Segment, SimulationConfig
 
 DIGITAL = ("web", "app", "mini_program")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +147,52 @@ def test_campaign_is_randomised_and_difference_estimates_true_uplift():
     assert diff > 0
     assert abs(diff - c["true_uplift"].mean()) < 3 * se
     assert (c.loc[~c["alive_at_campaign"], "true_uplift"] == 0).all()
-    assert (d.truth["true_uplift"] >= 0).all()
+    # the rate boost adds purchases, so a customer the offer barely protects can drop out
+    # sooner (a "sleeping dog"); without it no one is harmed
+    assert (d.truth["true_uplift"] < 0).mean() < 0.05
+    no_boost = crm.synth.generate(n_customers=3000, seed=8, campaign_rate_effect=0.0)
+    assert (no_boost.truth["true_uplift"] >= 0).all()
+
+
+def test_offer_raises_the_purchase_rate_by_the_configured_factor():
+    d = crm.synth.generate(n_customers=40000, seed=8)
+    c = d.campaigns.merge(d.truth, on="customer_id")
+    alive = c[c["alive_at_campaign"]].set_index("customer_id")
+    day = pd.Timestamp(d.config.campaign_date)
+    tx = d.transactions[d.transactions["date"].between(day, day + pd.Timedelta(weeks=4), inclusive="left")]
+    n = tx.groupby("customer_id").size().reindex(alive.index, fill_value=0)
+    ratio = n[alive["treated"]].mean() / n[~alive["treated"]].mean()
+    assert ratio == pytest.approx(1 + d.config.campaign_rate_effect, rel=0.08)
+
+
+def _retention_effect(data):
+    """Treated - control retention of the campaign table (90-day outcome) and its standard error."""
+    tab = crm.uplift.campaign_table(data)
+    g = tab.groupby("treated")["retained"].agg(["size", "mean"])
+    se = np.sqrt((g["mean"] * (1 - g["mean"]) / g["size"]).sum())
+    return g.loc[1, "mean"] - g.loc[0, "mean"], se, g
+
+
+def test_shipped_campaign_has_the_documented_power_and_shows_the_true_effect():
+    """Power of the shipped design at the effect a company 30 times larger reveals (statsmodels)."""
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
+    shipped = crm.load_retail()
+    big = crm.synth.generate(n_customers=150000, seed=21, config=shipped.config)
+    true_diff, true_se, true_groups = _retention_effect(big)
+    diff, se, groups = _retention_effect(shipped)
+    base = true_groups.loc[0, "mean"]
+    power = NormalIndPower().power(proportion_effectsize(base + true_diff, base), nobs1=groups.loc[1, "size"],
+                                   ratio=groups.loc[0, "size"] / groups.loc[1, "size"], alpha=0.05)
+    assert power >= 0.8
+    # the shipped estimate lies in the interval its sampling error allows around the truth
+    assert abs(diff - true_diff) < 1.96 * np.hypot(se, true_se)
+    # the data card states this power
+    card = (ROOT / "datasets" / "README.md").read_text()
+    stated = re.search(r"power of the shipped design is (\d+) %", card)
+    assert stated, "the data card states the campaign's power"
+    assert int(stated.group(1)) == pytest.approx(100 * power, abs=4)
 
 
 def test_order_lines_sum_to_transaction_amounts(data):
@@ -199,6 +249,70 @@ def test_prospects_never_buy(data):
     assert buyers == set(t.index[t["is_buyer"]])
 
 
+def test_first_purchase_delay_follows_the_configured_lognormal():
+    d = crm.synth.generate(n_customers=20000, seed=13)
+    cfg = d.config
+    signup = d.customers.set_index("customer_id")["signup_date"]
+    early = signup[signup < "2024-01-01"]  # a year or more to buy: the delay is hardly censored
+    first = d.transactions.groupby("customer_id")["date"].min().reindex(early.index)
+    days = ((first - early).dt.total_seconds() / 86400).dropna()
+    ks = stats.kstest(days, stats.lognorm(s=cfg.first_purchase_delay_sigma,
+                                          scale=cfg.first_purchase_delay_median_days).cdf)
+    assert ks.pvalue > 0.001
+    assert days.median() == pytest.approx(cfg.first_purchase_delay_median_days, rel=0.08)
+    # many buy within days, some after weeks, some never
+    assert (days <= 7).mean() > 0.6 and (days > 14).mean() > 0.1
+    never = first.isna().mean()
+    assert never == pytest.approx(cfg.prospect_share, abs=3 * np.sqrt(cfg.prospect_share / len(early)) + 0.002)
+    # so a customer who has not bought two weeks after signing up may still buy later
+    late = stats.lognorm(s=cfg.first_purchase_delay_sigma, scale=cfg.first_purchase_delay_median_days).sf(14)
+    waiting = (1 - cfg.prospect_share) * late
+    converts = ((first - early).dt.days > 14).sum() / (((first - early).dt.days > 14) | first.isna()).sum()
+    assert converts == pytest.approx(waiting / (waiting + cfg.prospect_share), abs=0.04)
+
+
+def test_time_to_convert_is_the_configured_minutes_per_step(data):
+    """Median minutes from visit to purchase: the sum of Gamma(2) gaps, one per step after the visit."""
+    cfg = data.config
+    gaps = {"visit > cart > purchase": 2, "visit > browse > cart > purchase": 3,
+            "visit > browse > cart > browse > cart > purchase": 5}
+    medians = {}
+    for channel, events in data.touchpoints.groupby("channel"):
+        paths = crm.journey.top_paths(events, collapse_repeats=False).set_index("path")
+        for path, k in gaps.items():
+            expected = stats.gamma(2 * k, scale=cfg.step_minutes[channel] / 2).median()
+            assert paths.loc[path, "median_minutes"] == pytest.approx(expected, rel=0.12), (channel, path)
+            medians[channel, path] = paths.loc[path, "median_minutes"]
+    # documented order: the app converts fastest, the web slowest; reorders beat comparers
+    path = "visit > browse > cart > purchase"
+    assert medians["app", path] < medians["mini_program", path] < medians["web", path]
+    for channel in DIGITAL:
+        assert medians[channel, "visit > cart > purchase"] < medians[channel, path] < medians[
+            channel, "visit > browse > cart > browse > cart > purchase"]
+
+
+def test_survey_respondents_are_the_configured_random_share_of_buyers():
+    d = crm.synth.generate(n_customers=20000, seed=14)
+    share = d.config.survey_response_share
+    buyers = d.truth.loc[d.truth["is_buyer"], "customer_id"]
+    s = d.surveys
+    assert s["customer_id"].is_unique
+    assert s["customer_id"].isin(buyers).all()
+    got = len(s) / len(buyers)
+    assert got == pytest.approx(share, abs=3 * np.sqrt(share * (1 - share) / len(buyers)) + 0.005)
+    # random among buyers: respondents buy as often as everyone else
+    n_orders = d.transactions.groupby("customer_id").size()
+    resp, rest = n_orders[n_orders.index.isin(s["customer_id"])], n_orders[~n_orders.index.isin(s["customer_id"])]
+    assert stats.mannwhitneyu(resp, rest).pvalue > 0.001
+    # ... and the surveyed purchase is any of theirs, not the first or the last
+    tx = d.transactions.assign(rank=d.transactions.groupby("customer_id").cumcount() + 1)
+    tx = tx.merge(n_orders.rename("n"), left_on="customer_id", right_index=True)
+    pos = s.merge(tx[["transaction_id", "rank", "n"]], on="transaction_id")
+    multi = pos[pos["n"] >= 2]
+    u = (multi["rank"] - 0.5) / multi["n"]
+    assert u.mean() == pytest.approx(0.5, abs=0.03)
+
+
 def test_members_self_select_on_purchase_rate(data):
     t = data.truth.merge(data.customers[["customer_id", "is_member"]], on="customer_id")
     assert t.loc[t["is_member"], "purchase_rate"].mean() > 1.5 * t.loc[~t["is_member"], "purchase_rate"].mean()
@@ -215,6 +329,16 @@ def test_config_validation_and_overrides():
         crm.synth.generate(n_customers=10.5)
     with pytest.raises(ValueError, match="end .* must be after start"):
         crm.synth.generate(n_customers=10, start="2024-01-01", end="2023-01-01")
+    with pytest.raises(ValueError, match="first_purchase_delay_median_days must be a positive number"):
+        SimulationConfig(first_purchase_delay_median_days=0)
+    with pytest.raises(ValueError, match="step_minutes has no entry for the digital channel"):
+        SimulationConfig(step_minutes={"web": 5.0})
+    with pytest.raises(ValueError, match="step_minutes must be positive"):
+        SimulationConfig(step_minutes={"web": 5.0, "app": -1.0, "mini_program": 2.0})
+    with pytest.raises(ValueError, match="survey_response_share must lie in"):
+        SimulationConfig(survey_response_share=1.5)
+    with pytest.raises(ValueError, match="campaign_rate_effect must be a non-negative number"):
+        SimulationConfig(campaign_rate_effect=-0.1)
     d = crm.synth.generate(n_customers=500, seed=1, complaint_prob=0.0)
     assert (d.interactions["type"] == "inquiry").all()
     assert d.config.complaint_prob == 0.0

@@ -86,6 +86,12 @@ class SimulationConfig:
     segments: tuple[Segment, ...] = field(default_factory=_default_segments)
     #: share of sign-ups who never buy (prospects)
     prospect_share: float = 0.08
+    #: delay from sign-up to the first purchase of a buyer: lognormal with this median (days)
+    #: ... so half the buyers buy within about three days, one in seven waits more than two
+    #: weeks; sign-ups near the end of the window may not have bought yet
+    first_purchase_delay_median_days: float = 3.0
+    #: ... and this standard deviation of the log-delay
+    first_purchase_delay_sigma: float = 1.4
     #: channel mix of purchases (each customer favours one channel, used 70% of the time)
     channel_mix: dict = field(default_factory=lambda: {"store": 0.40, "web": 0.25, "app": 0.25, "mini_program": 0.10})
     preferred_channel_share: float = 0.7
@@ -104,8 +110,9 @@ class SimulationConfig:
     #: weight of each SERVQUAL perception dimension on overall satisfaction (CSAT)
     driver_weights: dict = field(default_factory=lambda: {
         "reliability": 0.35, "responsiveness": 0.25, "assurance": 0.18, "empathy": 0.13, "tangibles": 0.09})
-    #: probability that a customer answers the survey after a purchase (once per customer)
-    survey_response_prob: float = 0.15
+    #: share of buyers who answer the satisfaction survey, once, after one of their purchases
+    #: drawn at random (so respondents represent the buyers, frequent or not)
+    survey_response_share: float = 0.25
     #: service inquiries per week while a customer is active
     inquiry_rate: float = 0.01
     #: browsing sessions without purchase per purchase-equivalent week (digital channels)
@@ -120,6 +127,10 @@ class SimulationConfig:
     reorder_share: dict = field(default_factory=lambda: {"web": 0.10, "app": 0.35, "mini_program": 0.30})
     #: share of purchase sessions that go back to browsing after the cart before buying
     compare_share: float = 0.10
+    #: mean minutes between two steps of a digital session, by channel (each gap is
+    #: Gamma(shape 2)): the time to convert is this times the number of steps taken, so the
+    #: app converts fastest, reorders (2 gaps) faster than browsers (3) and comparers (5)
+    step_minutes: dict = field(default_factory=lambda: {"web": 6.0, "app": 2.5, "mini_program": 4.0})
     #: probability of joining the loyalty programme at a purchase, for a customer with the
     #: average purchase rate; scales with (rate / average rate) ** membership_selection
     membership_join_prob: float = 0.06
@@ -129,10 +140,14 @@ class SimulationConfig:
     #: the randomised retention campaign
     campaign_date: str = "2024-07-01"
     campaign_treated_share: float = 0.5
-    #: scales every segment's campaign_response; 0 switches the effect off
-    campaign_effect: float = 1.0
+    #: scales every segment's campaign_response (the relative reduction of dropout, capped
+    #: at 0.95); 0 switches the dropout effect off
+    campaign_effect: float = 1.5
     #: lower satisfaction makes the offer more effective: response - slope * satisfaction
     campaign_satisfaction_slope: float = 0.10
+    #: relative increase of a treated customer's purchase rate from the campaign date on (the
+    #: offer's coupon brings them back sooner); 0 leaves the purchase rate alone
+    campaign_rate_effect: float = 0.25
     offer_cost: float = 20.0
     marketing_consent_share: float = 0.7
     n_products_per_category: int = 8
@@ -152,12 +167,28 @@ class SimulationConfig:
             for name in ("r", "alpha", "a", "b", "p_spend", "q_spend", "gamma_spend"):
                 if getattr(s, name) <= 0:
                     raise ValueError(f"Segment {s.name!r}: {name} must be positive, got {getattr(s, name)}.")
-        for name in ("prospect_share", "complaint_prob", "resolution_prob", "survey_response_prob",
+        for name in ("prospect_share", "complaint_prob", "resolution_prob", "survey_response_share",
                      "campaign_treated_share", "preferred_channel_share", "marketing_consent_share",
                      "membership_join_prob", "complement_prob", "compare_share"):
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise ValueError(f"{name} must lie in [0, 1], got {v}.")
+        for name in ("campaign_effect", "campaign_rate_effect", "campaign_satisfaction_slope", "offer_cost"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                raise ValueError(f"{name} must be a non-negative number, got {v!r}.")
+        for name in ("first_purchase_delay_median_days", "first_purchase_delay_sigma"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+                raise ValueError(f"{name} must be a positive number, got {v!r}.")
+        digital = sorted(c for c in self.channel_mix if c != "store")
+        missing = [c for c in digital if c not in self.step_minutes]
+        if missing:
+            raise ValueError(f"step_minutes has no entry for the digital channel(s) {missing}; "
+                             f"give minutes per step for each of {digital}.")
+        bad = {c: v for c, v in self.step_minutes.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0}
+        if bad:
+            raise ValueError(f"step_minutes must be positive numbers of minutes, got {bad}.")
         for name in ("channel_mix", "acquisition_channel_mix"):
             mix = getattr(self, name)
             if abs(sum(mix.values()) - 1) > 1e-6:

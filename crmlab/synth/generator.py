@@ -4,17 +4,21 @@ The story, per customer:
 
 1. A latent segment sets the BG/NBD purchase rate ``lambda`` and dropout probability
    ``p``, the Gamma-Gamma spend scale ``nu`` and a baseline satisfaction.
-2. Buyers make their first purchase 30 minutes after signing up. While alive they buy
+2. Buyers make their first purchase after a lognormal delay from signing up (median
+   ``first_purchase_delay_median_days``); prospects never buy. While alive they buy
    at Poisson rate ``lambda`` (per week). Each purchase may trigger a complaint, which
-   lowers satisfaction; resolving it recovers part of the loss. A purchase may bring a
-   survey (answers driven by current satisfaction and the SERVQUAL drivers) and may make
+   lowers satisfaction; resolving it recovers part of the loss. A purchase may make
    the customer join the loyalty programme (frequent buyers join more often; members buy
    ``1 + membership_effect`` times as often). After each purchase the customer drops out
    with probability ``p * exp(-satisfaction_dropout_effect * satisfaction)`` (repeat
    purchases only, as in BG/NBD), reduced by
    the retention offer for treated customers after the campaign date.
-3. Inquiries, browsing sessions and the journey events before digital purchases are laid
-   over the customer's active period.
+3. A random ``survey_response_share`` of the buyers answer one survey, after one of their
+   purchases drawn at random (answers driven by the satisfaction at that purchase and the
+   SERVQUAL drivers).
+4. Inquiries, browsing sessions and the journey events before digital purchases are laid
+   over the customer's active period; the steps of a session take ``step_minutes`` of the
+   channel on average.
 
 Times run in weeks from ``start`` inside the simulation.
 """
@@ -190,9 +194,13 @@ class _Simulation:
         self.discount_prop = par("discount_propensity")
         self.campaign_resp = par("campaign_response")
         self.exp_shift = par("expectation_shift")
-        # signup uniformly over the window, leaving an hour for the first purchase
+        # signup uniformly over the window (up to an hour before its end)
         self.signup = np.sort(rng.uniform(0.0, self.horizon - 60 * _MINUTE, n))
         self.buyer = rng.random(n) >= cfg.prospect_share
+        median_weeks = cfg.first_purchase_delay_median_days / 7
+        self.first_delay = rng.lognormal(np.log(median_weeks), cfg.first_purchase_delay_sigma, n)
+        # buyers whose first purchase falls inside the window (the others have not bought yet)
+        self.bought = self.buyer & (self.signup + self.first_delay <= self.horizon)
         chans = list(cfg.channel_mix)
         self.channels = chans
         self.pref_channel = rng.choice(len(chans), size=n, p=list(cfg.channel_mix.values()))
@@ -218,11 +226,9 @@ class _Simulation:
         cfg, rng, n = self.cfg, self.rng, self.n
         ev = _Events()
         comp = _Events()
-        surv = _Events()
         lam = self.lam.copy()
         sat = self.sat.copy()
         member_since = np.full(n, np.nan)
-        surveyed = np.zeros(n, dtype=bool)
         alive = np.zeros(n, dtype=bool)
         last_activity = self.signup.copy()
         dropout_time = np.full(n, np.nan)
@@ -233,10 +239,17 @@ class _Simulation:
         effect = np.clip(cfg.campaign_effect * (self.campaign_resp - cfg.campaign_satisfaction_slope * sat), 0.0, 0.95)
 
         idx = np.flatnonzero(self.buyer)
-        t = self.signup[idx] + 30 * _MINUTE
+        t = self.signup[idx] + self.first_delay[idx]
         keep = t <= self.horizon
         idx, t = idx[keep], t[keep]
         alive[idx] = True
+        # the offer raises the purchase rate of treated customers from the campaign date on
+        boost = 1.0 + cfg.campaign_rate_effect
+        targeted = self.treated & self.eligible & (0 < self.campaign_t <= self.horizon)
+        boosted = np.zeros(n, dtype=bool)
+        late = idx[(t > self.campaign_t) & targeted[idx]]  # first purchase after the campaign
+        lam[late] *= boost
+        boosted[late] = True
         step = 0
         n_buyers = max(idx.size, 1)
         while idx.size:
@@ -245,7 +258,8 @@ class _Simulation:
             crossing = (t > self.campaign_t) & np.isnan(sat_at_campaign[idx])
             if crossing.any():
                 ci = idx[crossing]
-                sat_at_campaign[ci], lam_at_campaign[ci], alive_at_campaign[ci] = sat[ci], lam[ci], True
+                sat_at_campaign[ci], alive_at_campaign[ci] = sat[ci], True
+                lam_at_campaign[ci] = lam[ci] / np.where(boosted[ci], boost, 1.0)
             # the purchase itself
             amount = rng.gamma(self.p_spend[idx], 1.0 / self.nu[idx])
             amount = np.maximum(np.round(amount, 2), 0.01)
@@ -267,15 +281,8 @@ class _Simulation:
                 comp.add(cust=ci, t=ct, resolved=resolved, purchase_step=np.full(ci.size, step),
                          purchase_pos=np.flatnonzero(has_c), purchase_channel=chan[has_c])
                 activity[has_c] = ct
-            # survey after this purchase (once per customer)
-            survey_t = activity + rng.uniform(1, 24, m) / (7 * 24)
-            asks = (~surveyed[idx]) & (rng.random(m) < cfg.survey_response_prob) & (survey_t <= self.horizon)
-            if asks.any():
-                si = idx[asks]
-                st = survey_t[asks]
-                surveyed[si] = True
-                surv.add(cust=si, t=st, sat=sat[si], purchase_step=np.full(si.size, step), purchase_pos=np.flatnonzero(asks))
-                activity[asks] = st
+            # what a survey about this purchase would see (the respondents' purchase is drawn later)
+            ev.add(activity=activity.copy(), sat=sat[idx].copy())
             # loyalty programme
             joins = np.isnan(member_since[idx]) & (rng.random(m) < self.join_prob[idx])
             if joins.any():
@@ -295,23 +302,52 @@ class _Simulation:
                 alive[di] = False
                 dropout_time[di] = last_activity[di]
             idx, t = idx[~drop], t[~drop]
+            before = t <= self.campaign_t
             t = t + rng.exponential(1.0 / lam[idx])
+            # memorylessness: the wait left after the campaign date shrinks by the rate boost
+            crosses = before & (t > self.campaign_t) & targeted[idx]
+            if crosses.any():
+                ci = idx[crosses]
+                t[crosses] = self.campaign_t + (t[crosses] - self.campaign_t) / boost
+                lam[ci] *= boost
+                boosted[ci] = True
             ended = t > self.horizon
             if ended.any():
                 ei = idx[ended]
                 cross = (self.campaign_t <= self.horizon) & np.isnan(sat_at_campaign[ei])
-                sat_at_campaign[ei[cross]], lam_at_campaign[ei[cross]] = sat[ei[cross]], lam[ei[cross]]
+                sat_at_campaign[ei[cross]] = sat[ei[cross]]
+                lam_at_campaign[ei[cross]] = lam[ei[cross]] / np.where(boosted[ei[cross]], boost, 1.0)
                 alive_at_campaign[ei[cross]] = True
             idx, t = idx[~ended], t[~ended]
             step += 1
             self._report("simulating purchases", 1 - idx.size / n_buyers, final=False)
-        self.ev, self.comp, self.surv = ev, comp, surv
+        self.ev, self.comp = ev, comp
+        self._draw_surveys(last_activity, dropout_time)
         self.final_lam, self.final_sat, self.member_since = lam, sat, member_since
         self.alive_end, self.dropout_time, self.last_activity = alive, dropout_time, last_activity
         self.n_complaints = n_complaints
         # customers who dropped before the campaign were never "alive at campaign"
         self.alive_at_campaign = alive_at_campaign & self.eligible
         self.sat_at_campaign, self.lam_at_campaign, self.effect = sat_at_campaign, lam_at_campaign, effect
+
+    def _draw_surveys(self, last_activity: np.ndarray, dropout_time: np.ndarray):
+        """Each respondent answers once, after one of their purchases drawn uniformly at random."""
+        cfg, rng = self.cfg, self.rng
+        cust = self.ev.get("cust", np.int64).astype(np.int64)
+        survey_t = self.ev.get("activity") + rng.uniform(1, 24, cust.size) / (7 * 24)
+        respondent = self.bought & (rng.random(self.n) < cfg.survey_response_share)
+        ok = np.flatnonzero(respondent[cust] & (survey_t <= self.horizon))
+        u = rng.random(ok.size)
+        order = ok[np.lexsort((u, cust[ok]))]
+        last = np.r_[cust[order][1:] != cust[order][:-1], True] if order.size else np.array([], dtype=bool)
+        chosen = np.sort(order[last])  # one purchase per respondent (largest u)
+        si, st = cust[chosen], survey_t[chosen]
+        self.surv_event, self.surv_cust, self.surv_t = chosen, si, st
+        self.surv_sat = self.ev.get("sat")[chosen]
+        # the survey is the customer's last activity when it follows their last purchase
+        last_activity[si] = np.maximum(last_activity[si], st)
+        dropped = ~np.isnan(dropout_time[si])
+        dropout_time[si[dropped]] = np.maximum(dropout_time[si[dropped]], st[dropped])
 
     # -- tables -----------------------------------------------------------------------------
     def run(self, start: pd.Timestamp) -> dict[str, pd.DataFrame]:
@@ -468,7 +504,7 @@ class _Simulation:
         )
         # inquiries over the active period
         end_active = np.where(self.alive_end, self.horizon, np.nan_to_num(self.dropout_time, nan=self.horizon))
-        end_active = np.where(self.buyer, end_active, self.signup + 2)
+        end_active = np.where(self.bought, end_active, self.signup + 2)
         end_active = np.minimum(end_active, self.horizon)
         dur = np.maximum(end_active - self.signup, 0)
         n_inq = rng.poisson(cfg.inquiry_rate * dur)
@@ -514,9 +550,7 @@ class _Simulation:
 
     def _surveys(self, start, tx):
         cfg, rng = self.cfg, self.rng
-        cust = self.surv.get("cust", np.int64).astype(np.int64)
-        t = self.surv.get("t")
-        x = self.surv.get("sat")
+        cust, t, x = self.surv_cust, self.surv_t, self.surv_sat
         m = cust.size
         w = np.array([cfg.driver_weights.get(d, 0.0) for d in SERVQUAL_DIMENSIONS])
         z = x[:, None] + rng.normal(0, 1.0, (m, len(SERVQUAL_DIMENSIONS)))
@@ -532,7 +566,7 @@ class _Simulation:
             "survey_id": np.arange(1, m + 1, dtype=np.int64),
             "customer_id": cust[order] + 1,
             "date": _times(start, t[order]),
-            "transaction_id": self.tx_id_by_event[self._event_index(self.surv)][order],
+            "transaction_id": self.tx_id_by_event[self.surv_event][order],
             "csat": csat[order],
             "nps": nps[order],
             "perceived_value": value[order],
@@ -564,27 +598,26 @@ class _Simulation:
         cfg, rng = self.cfg, self.rng
         chans = np.array(self.channels)
         is_online = chans[self.tx_chan] != "store"
-        # sessions ending in a purchase: visit -> browse -> cart -> purchase within 25 minutes
+        # sessions ending in a purchase: visit -> browse -> cart -> purchase, each step taking
+        # Gamma(2) minutes with the channel's mean step_minutes
+        step_scale = np.array([cfg.step_minutes.get(c, 1.0) for c in self.channels]) / 2 * _MINUTE
         p_idx = np.flatnonzero(is_online)
         k = p_idx.size
-        gaps = rng.uniform(1, 8, (k, 3)) * _MINUTE
         t_buy = self.tx_t[p_idx]
-        t_cart = t_buy - gaps[:, 2]
-        t_browse = t_cart - gaps[:, 1]
-        t_visit = t_browse - gaps[:, 0]
         buy_cust, buy_chan = self.tx_cust[p_idx], self.tx_chan[p_idx]
         buy_tx = p_idx.astype(np.int64) + 1  # transactions are already sorted: position + 1 = id
+        gaps = rng.gamma(2.0, 1.0, (k, 5)) * step_scale[buy_chan][:, None]
         # browsing sessions without purchase over the active period
         end_active = np.where(self.alive_end, self.horizon, np.nan_to_num(self.last_activity, nan=self.horizon))
-        end_active = np.where(self.buyer, np.minimum(end_active, self.horizon), np.minimum(self.signup + 1, self.horizon))
+        end_active = np.where(self.bought, np.minimum(end_active, self.horizon), np.minimum(self.signup + 1, self.horizon))
         dur = np.maximum(end_active - self.signup, 0)
-        n_sess = rng.poisson(cfg.browse_rate * dur + np.where(self.buyer, 0.0, 0.8))
+        n_sess = rng.poisson(cfg.browse_rate * dur + np.where(self.bought, 0.0, 0.8))
         s_cust = np.repeat(np.arange(self.n), n_sess)
         ns = s_cust.size
         s_t = self.signup[s_cust] + rng.random(ns) * dur[s_cust]
         s_chan = self.pref_online[s_cust]
         u_browse, u_cart = rng.random(ns), rng.random(ns)
-        s_gaps = rng.uniform(1, 8, (ns, 2)) * _MINUTE
+        s_gaps = rng.gamma(2.0, 1.0, (ns, 2)) * step_scale[s_chan][:, None]
         # abandoned carts: by channel, and more often soon after an unresolved complaint
         reach = np.array([cfg.cart_reach_prob.get(c, 0.0) for c in self.channels])[s_chan]
         reach = np.clip(reach * np.where(self._recent_unresolved(s_cust, s_t, 8.0), cfg.complaint_abandonment_factor, 1.0), 0, 0.95)
@@ -595,15 +628,29 @@ class _Simulation:
         v = jr.random(k)
         reorder = v < np.array([cfg.reorder_share.get(c, 0.0) for c in self.channels])[buy_chan]
         compare = (~reorder) & (v > 1 - cfg.compare_share)
-        back = np.sort(jr.random((k, 2)), axis=1)
+        # steps after the visit: reorders cart, purchase (2 gaps); browsers browse, cart,
+        # purchase (3); comparers browse, cart, browse, cart, purchase (5)
+        n_gaps = np.where(reorder, 2, np.where(compare, 5, 3))
+        gaps[np.arange(5)[None, :] >= n_gaps[:, None]] = 0.0
+        duration = gaps.sum(axis=1)
+        # a session never starts before the sign-up (a quick first purchase has a short session)
+        room = t_buy - self.signup[buy_cust]
+        shrink = np.where(duration > room, 0.9 * room / np.maximum(duration, 1e-12), 1.0)
+        gaps *= shrink[:, None]
+        t_visit = t_buy - gaps.sum(axis=1)
+        at = t_visit[:, None] + np.cumsum(gaps, axis=1)  # time after each gap
         # events: (session, step code, time); codes 0 visit, 1 browse, 2 cart, 3 purchase
         p_sess = np.arange(k)
+        plain = ~reorder & ~compare
         ev = [
             (p_sess, 0, t_visit),
-            (p_sess[~reorder], 1, t_browse[~reorder]),
-            (p_sess, 2, t_cart),
-            (p_sess[compare], 1, (t_cart + back[:, 0] * (t_buy - t_cart))[compare]),
-            (p_sess[compare], 2, (t_cart + back[:, 1] * (t_buy - t_cart))[compare]),
+            (p_sess[reorder], 2, at[reorder, 0]),
+            (p_sess[plain], 1, at[plain, 0]),
+            (p_sess[plain], 2, at[plain, 1]),
+            (p_sess[compare], 1, at[compare, 0]),
+            (p_sess[compare], 2, at[compare, 1]),
+            (p_sess[compare], 1, at[compare, 2]),
+            (p_sess[compare], 2, at[compare, 3]),
             (p_sess, 3, t_buy),
         ]
         b_sess = k + np.arange(ns)
@@ -666,7 +713,10 @@ class _Simulation:
         tau = max(self.horizon - self.campaign_t, 0.0)
         p_c = np.clip(self.p * np.exp(-cfg.satisfaction_dropout_effect * np.nan_to_num(self.sat_at_campaign)), 0, 0.99)
         rate = np.nan_to_num(self.lam_at_campaign) * p_c * tau
-        uplift = np.where(self.alive_at_campaign, np.exp(-rate * (1 - self.effect)) - np.exp(-rate), 0.0)
+        # treated, purchases come (1 + campaign_rate_effect) times as often and each carries
+        # (1 - effect) of the dropout risk
+        treated_rate = rate * (1 + cfg.campaign_rate_effect) * (1 - self.effect)
+        uplift = np.where(self.alive_at_campaign, np.exp(-treated_rate) - np.exp(-rate), 0.0)
         drop = np.where(np.isnan(self.dropout_time), 0.0, self.dropout_time)
         dropout_date = pd.Series(_times(start, drop)).where(~np.isnan(self.dropout_time))
         return pd.DataFrame({
@@ -677,7 +727,7 @@ class _Simulation:
             "mean_spend": mean_spend,
             "satisfaction": self.final_sat,
             "n_complaints": self.n_complaints,
-            "is_buyer": self.buyer & (self.signup + 30 * _MINUTE <= self.horizon),
+            "is_buyer": self.bought,
             "alive_at_campaign": self.alive_at_campaign,
             "dropout_date": dropout_date.astype("datetime64[us]"),
             "alive_at_end": self.alive_end,
