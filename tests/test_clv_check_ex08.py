@@ -62,8 +62,15 @@ def test_holdout_and_segment_checks(data, summary):
         # a model fitted on the whole period (calibration and holdout) is not a holdout test
         full = crm.clv.BetaGeoModel().fit(summary)
         ex08.holdout_errors(crm.clv.holdout_errors(crm.clv.holdout_predictions({"BG/NBD": full}, ch)), data)
-    segment = data.truth.set_index("customer_id")["segment"].reindex(summary.index)
-    by_segment = pd.DataFrame({k: crm.clv.BetaGeoModel().fit(v).params_ for k, v in summary.groupby(segment)}).T
+    # exercise 7 segments on an observable trait (acquisition channel), written out by hand
+    channel = data.customers.set_index("customer_id")["acquisition_channel"]
+    by_segment = pd.DataFrame({k: crm.clv.BetaGeoModel().fit(summary.loc[summary.index.isin(ids)]).params_
+                               for k, ids in channel.groupby(channel).groups.items()}).T
     ex08.segment_params(by_segment, data)
     with pytest.raises(AssertionError):
         ex08.segment_params(by_segment * 1.1, data)
+    # the latent segments of the truth are not observable: an answer fitted on them fails
+    latent = data.truth.set_index("customer_id")["segment"].reindex(summary.index)
+    with pytest.raises(AssertionError):
+        ex08.segment_params(pd.DataFrame({k: crm.clv.BetaGeoModel().fit(v).params_
+                                          for k, v in summary.groupby(latent)}).T, data)

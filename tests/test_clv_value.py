@@ -227,3 +227,42 @@ def test_clv_errors(fitted, raw_summary):
         customer_lifetime_value(given, gg, raw_summary, confidence=0.9)
     with pytest.raises(ValueError, match="needs exactly the parameters"):
         BetaGeoModel.from_params(r=1.0, alpha=2.0)
+
+
+def test_clv_per_customer_margin(fitted, raw_summary):
+    """A Series of margin rates scales each customer's revenue by her own rate (hand-worked: two
+    customers at 30% and 10%, one month, no discounting: CLV = m * E[spend] * E[X(one month)])."""
+    bg, gg = fitted
+    two = raw_summary[raw_summary["frequency"] > 0].iloc[:2]
+    rates = pd.Series([0.3, 0.1], index=two.index[::-1])      # order does not matter: aligned on the index
+    out = customer_lifetime_value(bg, gg, two, horizon_months=1, discount_rate=0.0, margin=rates)
+    month = 365.25 / 12 / 7                                    # one month in weeks
+    by_hand = bg.predict_purchases(two, month) * gg.conditional_expected_spend(two)
+    np.testing.assert_allclose(out.to_numpy(), [0.1 * by_hand.iloc[0], 0.3 * by_hand.iloc[1]], rtol=1e-10)
+    # one rate for everybody as a Series equals the same number
+    flat = customer_lifetime_value(bg, gg, two, margin=pd.Series(0.3, index=two.index))
+    np.testing.assert_allclose(flat, customer_lifetime_value(bg, gg, two, margin=0.3))
+    # the interval scales with each customer's margin too
+    few = raw_summary.iloc[:50]
+    rates = pd.Series(np.linspace(0.1, 0.5, len(few)), index=few.index)
+    rev = customer_lifetime_value(bg, gg, few, confidence=0.9, n_draws=50, random_state=1)
+    mar = customer_lifetime_value(bg, gg, few, confidence=0.9, n_draws=50, random_state=1, margin=rates)
+    np.testing.assert_allclose(mar.to_numpy(), rev.to_numpy() * rates.to_numpy()[:, None], rtol=1e-10)
+
+
+@pytest.mark.parametrize("margin, error, match", [
+    ("missing", ValueError, "no value for 1 customer"),
+    ("negative", ValueError, "finite and >= 0"),
+    ("nan", ValueError, "finite and >= 0"),
+    ("duplicate", ValueError, "duplicate customers"),
+    ("text", TypeError, "must hold numbers"),
+])
+def test_clv_per_customer_margin_bad_input(fitted, raw_summary, margin, error, match):
+    bg, gg = fitted
+    few = raw_summary.iloc[:5]
+    rates = pd.Series(0.3, index=few.index)
+    bad = {"missing": rates.iloc[1:], "negative": rates.mask(rates.index == rates.index[2], -0.1),
+           "nan": rates.mask(rates.index == rates.index[0], np.nan),
+           "duplicate": pd.concat([rates, rates.iloc[:1]]), "text": rates.astype(str)}[margin]
+    with pytest.raises(error, match=match):
+        customer_lifetime_value(bg, gg, few, margin=bad)

@@ -146,16 +146,18 @@ def clv_12m(answer, data=None) -> None:
 
 def _segment_params(data) -> pd.DataFrame:
     summary = _summary(data)
-    segment = data.truth.set_index("customer_id")["segment"].reindex(summary.index)
-    rows = {name: clv.BetaGeoModel().fit(part).params_ for name, part in summary.groupby(segment)}
-    return pd.DataFrame(rows).T.rename_axis("segment")
+    channel = data.customers.set_index("customer_id")["acquisition_channel"].reindex(summary.index)
+    rows = {name: clv.BetaGeoModel().fit(part).params_ for name, part in summary.groupby(channel)}
+    return pd.DataFrame(rows).T.rename_axis("acquisition_channel")
 
 
 def segment_params(answer, data=None) -> None:
-    """BG/NBD parameters fitted separately per latent segment: a DataFrame indexed by segment
-    with columns r, alpha, a, b."""
+    """BG/NBD parameters fitted separately per acquisition channel (an observable segment): a
+    DataFrame indexed by channel with columns r, alpha, a, b."""
     data = resolve_data(data)
-    assert_frame_matches(answer, _segment_params(data), rtol=1e-3, what="your per-segment parameters",
-                         hint="Attach data.truth's segment to the weekly summary by customer_id, then fit "
-                              "one BetaGeoModel per segment (groupby) and stack the params_ as rows.")
+    assert_frame_matches(answer, _segment_params(data), rtol=1e-3, what="your per-channel parameters",
+                         hint="Attach data.customers' acquisition_channel to the weekly summary by customer_id "
+                              "(the latent segments of data.truth are not observable: they only judge the "
+                              "models), then fit one BetaGeoModel per channel (groupby) and stack the "
+                              "params_ as rows, one per channel.")
     passed("segment_params")

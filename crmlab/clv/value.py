@@ -108,9 +108,38 @@ def _clv_values(model, t_params, spend, data, months, factor, discount_rate, mar
     return margin * total
 
 
+def _check_margin(margin, summary: pd.DataFrame) -> float | np.ndarray:
+    """A margin rate >= 0: one number, or one per customer of ``summary`` (a Series on its index)."""
+    if isinstance(margin, pd.Series):
+        if margin.index.has_duplicates:
+            raise ValueError("margin has duplicate customers in its index; give one margin rate per customer.")
+        missing = summary.index.difference(margin.index)
+        if len(missing):
+            raise ValueError(f"margin has no value for {len(missing)} customer(s) of the summary (e.g. "
+                             f"{missing[0]!r}); give a margin rate for every row of the summary, indexed by "
+                             f"its customer ids.")
+        if not pd.api.types.is_numeric_dtype(margin) or pd.api.types.is_bool_dtype(margin):
+            raise TypeError(f"margin must hold numbers (profit per unit of revenue, e.g. 0.3), got dtype "
+                            f"{margin.dtype}.")
+        values = margin.reindex(summary.index).to_numpy(dtype=float)
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            raise ValueError(f"margin must be finite and >= 0 for every customer; {int(bad.sum())} are not "
+                             f"(e.g. customer {summary.index[np.flatnonzero(bad)[0]]!r}: "
+                             f"{values[np.flatnonzero(bad)[0]]!r}).")
+        return values
+    if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, (int, float, np.integer, np.floating)):
+        raise TypeError(f"margin must be a number or a Series of per-customer rates (profit per unit of "
+                        f"revenue, e.g. 0.3), got {margin!r}.")
+    if not np.isfinite(margin) or margin < 0:
+        raise ValueError(f"margin must be a finite number >= 0 (profit per unit of revenue, 1 = revenue), "
+                         f"got {margin!r}.")
+    return float(margin)
+
+
 def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGammaModel, summary: pd.DataFrame, *,
                             horizon_months: int = 12, discount_rate: float = 0.01, time_unit: str | None = None,
-                            margin: float = 1.0, confidence: float | None = None, n_draws: int = 200,
+                            margin: float | pd.Series = 1.0, confidence: float | None = None, n_draws: int = 200,
                             random_state: int | np.random.Generator | None = None,
                             frequency_col: str | None = None, recency_col: str | None = None,
                             T_col: str | None = None, monetary_col: str | None = None) -> pd.Series | pd.DataFrame:
@@ -146,8 +175,10 @@ def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGamm
         A check, not a setting: the unit of recency and T is the model's ``time_unit_``.
         Passing a different unit, or a summary whose ``attrs["time_unit"]`` differs,
         raises ``ValueError`` naming both.
-    margin : float, default 1
-        Profit margin applied to revenue (1 = revenue CLV); a finite number >= 0.
+    margin : float or Series, default 1
+        Profit margin applied to revenue (1 = revenue, not CLV; e.g. 0.3 for a 30% gross
+        margin); a finite number >= 0, or a Series of per-customer margin rates indexed like
+        ``summary`` (customers whose discounts differ earn different margins).
     confidence : float, optional
         Level of an interval, e.g. 0.9 for a 90% interval (``None``, the default: no
         interval): parameters of both models are drawn from the normal
@@ -190,11 +221,7 @@ def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGamm
             or not 0 <= discount_rate < 1:
         raise ValueError(f"discount_rate must be a monthly rate in [0, 1) (1% per month -> 0.01), "
                          f"got {discount_rate!r}.")
-    if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, (int, float, np.integer, np.floating)):
-        raise TypeError(f"margin must be a number (profit per unit of revenue, e.g. 0.3), got {margin!r}.")
-    if not np.isfinite(margin) or margin < 0:
-        raise ValueError(f"margin must be a finite number >= 0 (profit per unit of revenue, 1 = revenue CLV), "
-                         f"got {margin!r}.")
+    rate = _check_margin(margin, summary)
     unit = _check_same_unit(transaction_model, summary, time_unit)
     factor = float(crm_time.convert(1.0, "M", unit))  # one month in the model's unit
     data = transaction_model._rft(summary, frequency_col, recency_col, T_col)
@@ -203,7 +230,7 @@ def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGamm
                                     allow_zero_frequency=True)
     spend = _gg_expected_spend(spend_model._params(), x_spend, m_spend)
     clv = _clv_values(transaction_model, transaction_model._params(), spend, data, months, factor,
-                      float(discount_rate), float(margin))
+                      float(discount_rate), rate)
     if not np.all(np.isfinite(clv)):
         bad = int(np.flatnonzero(~np.isfinite(clv))[0])
         raise ValueError(f"CLV is not finite for {int((~np.isfinite(clv)).sum())} customer(s) (e.g. row "
@@ -228,9 +255,10 @@ def customer_lifetime_value(transaction_model: _RFTModel, spend_model: GammaGamm
     p_data = (patterns[:, 0], patterns[:, 1], patterns[:, 2])
     values = np.vstack([
         _clv_values(transaction_model, tp, _gg_expected_spend(sp, patterns[:, 3], patterns[:, 4]), p_data,
-                    months, factor, float(discount_rate), float(margin))
+                    months, factor, float(discount_rate), 1.0)
         for tp, sp in zip(t_draws, s_draws)
     ])
     lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
-    lo, hi = lo[inverse.ravel()], hi[inverse.ravel()]
+    # margins are >= 0, so the quantiles of margin * revenue are margin * the revenue quantiles
+    lo, hi = rate * lo[inverse.ravel()], rate * hi[inverse.ravel()]
     return pd.DataFrame({"clv": clv, "lower": lo, "upper": hi}, index=summary.index)
