@@ -213,8 +213,14 @@ MISTAKES: dict[tuple[str, str], list[tuple]] = {
     ("03", "abc"): [(lambda ns: pd.Series(np.select([ns["spend"].rank(ascending=False, pct=True) <= 0.2,
                                                      ns["spend"].rank(ascending=False, pct=True) <= 0.5],
                                                     ["A", "B"], "C"), index=ns["spend"].index), "share of customers")],
-    ("03", "pyramid"): [(lambda ns: crm.segmentation.customer_pyramid(ns["spend"], cost_to_serve=ns["discounts"]),
-                         "service contacts")],
+    ("03", "pyramid"): [(lambda ns: crm.segmentation.customer_pyramid(ns["spend"], cost_to_serve=ns["cost"] + ns["data"]
+                                                                      .transactions.loc[lambda t: t["date"].dt.year
+                                                                                        == 2024]
+                                                                      .groupby("customer_id")["discount"].sum()
+                                                                      .reindex(ns["spend"].index, fill_value=0.0),
+                                                                      shares=(0.2, 0.3)), "counts the discounts"),
+                        (lambda ns: crm.segmentation.customer_pyramid(ns["spend"], cost_to_serve=0 * ns["cost"],
+                                                                      shares=(0.2, 0.3)), "service contacts")],
     ("04", "stages_end"): [(lambda ns: ns["stages"][ns["stages"] != "prospect"], "prospects")],
     ("04", "stage_counts"): [(lambda ns: ns["counts"] / ns["counts"].sum(), "shares")],
     ("04", "transition_matrix"): [(_crosstab_counts, "counts"), (lambda ns: ns["moves"].T, "transposed")],

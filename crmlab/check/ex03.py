@@ -117,5 +117,5 @@ def pyramid(answer, data=None) -> None:
                      no_contacts)],
           builds_on="exercise 1 (spend_2024)",
           hint="Cost to serve = 25 CNY per 2024 service contact, 0 for customers without any, aligned on "
-               "customer_id; discounts are not a cost here — notebook 03, section 4 (客户金字塔).")
+               "customer_id; discounts are not a cost here — notebook 03, section 5 (客户金字塔).")
     passed("pyramid")

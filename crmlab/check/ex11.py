@@ -162,7 +162,7 @@ def contact_list(answer: Any, data: Any = None) -> None:
                      lambda: tab.index[value * pred >= _cost(data)])],
           builds_on="exercise 2 (predicted_uplift)",
           hint="Contact a customer when the expected gain (value at risk × predicted uplift) reaches their tier's "
-               "hurdle times the offer cost — notebook 11, section 5 (按期望利润选择 · 分级挽回).")
+               "hurdle times the offer cost — notebook 11, section 5 (按期望利润选择、分级挽留).")
     passed("contact_list")
 
 

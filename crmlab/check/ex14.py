@@ -135,7 +135,7 @@ def analysis_extract(answer: Any, data: CRMData | None = None) -> None:
     c = data.customers
     if not isinstance(answer, pd.DataFrame):
         fail(f"your extract should be a DataFrame, got {type(answer).__name__}.",
-             "notebook 14, section 7 (隐私保护流程).")
+             "notebook 14, section 8 (隐私保护流程).")
     if len(answer) != len(c):
         fail(f"your extract has {len(answer)} rows, expected {len(c)} (one per customer).",
               "Generalise or suppress values instead of dropping customers.")
@@ -157,7 +157,7 @@ def analysis_extract(answer: Any, data: CRMData | None = None) -> None:
             fail(f"your extract keeps exact dates in column {col!r}: a date of signup (or birth) is a "
                  f"quasi-identifier that re-identifies customers.",
                  "Drop it or generalise it (a year or a month), and keep only what an analyst needs — notebook 14, "
-                 "section 7 (隐私保护流程).")
+                 "section 8 (隐私保护流程).")
     text = set(answer.astype(str).to_numpy().ravel().tolist())
     for col in privacy.DIRECT_IDENTIFIERS:
         hits = text & set(c[col].astype(str))
@@ -202,19 +202,19 @@ def member_mailing_list(answer: Any, data: CRMData | None = None) -> None:
         extra = [col for col in answer.columns if col not in ("customer_id", "email")]
         if extra:
             fail(f"your mailing list has extra column(s) {extra}; the mailing only needs customer_id and email "
-                  f"(data minimisation).", "notebook 14, section 6 (营销同意, 数据最小化).")
+                  f"(data minimisation).", "notebook 14, section 7 (营销同意、数据最小化).")
     if isinstance(answer, pd.DataFrame) and "customer_id" in answer.columns:
         no_consent = set(answer["customer_id"]) & set(
             data.customers.loc[~data.customers["marketing_consent"].to_numpy(dtype=bool), "customer_id"])
         if no_consent:
             fail(f"your list includes {len(no_consent)} customer(s) who did not give marketing consent.",
-                 "Only customers who consented to marketing may be e-mailed — notebook 14, section 6 "
-                 "(营销同意, 数据最小化).")
+                 "Only customers who consented to marketing may be e-mailed — notebook 14, section 7 "
+                 "(营销同意、数据最小化).")
         consenting = data.customers.loc[data.customers["marketing_consent"].to_numpy(dtype=bool), "customer_id"]
         judge(assert_same_set, answer["customer_id"], expected["customer_id"], what="your list's customers",
               mistakes=[("your list holds every consenting customer: the mailing is for loyalty members only.",
                          consenting)],
-              hint="Members (is_member) who gave marketing consent — notebook 14, section 6.")
+              hint="Members (is_member) who gave marketing consent — notebook 14, section 7.")
     assert_frame_matches(answer, expected, key="customer_id", what="your mailing list",
-                         hint="notebook 14, section 6 (营销同意, 数据最小化).")
+                         hint="notebook 14, section 7 (营销同意、数据最小化).")
     passed("member_mailing_list")
