@@ -69,7 +69,9 @@ def recency_at_cutoff(answer: Any, data: Any = None) -> None:
 
     judge(assert_series_matches, answer, expected, rtol=1e-6, what="your recency",
           mistakes=[("your recency uses purchases after the cutoff: that is leakage — only the history up to the "
-                     "cutoff day is known.", with_future)],
+                     "cutoff day is known.", with_future),
+                    ("your recency is one day too long: it counts to the midnight after the cutoff; count whole "
+                     "days to the cutoff day itself.", lambda: expected + 1)],
           builds_on="exercise 1 (churn_label)",
           hint="Whole days from the day of the last purchase up to the cutoff day (0 = bought on the cutoff day), "
                "using only what was known then — notebook 09, section 2 (时点特征, 数据泄漏).")
