@@ -73,7 +73,7 @@ def recency_at_cutoff(answer: Any, data: Any = None) -> None:
                      "cutoff day is known.", with_future)],
           builds_on="exercise 1 (churn_label)",
           hint="Whole days from the day of the last purchase up to the cutoff day (0 = bought on the cutoff day), "
-               "using only what was known then — notebook 09, section 2 (时点特征, 数据泄漏).")
+               "using only what was known then — notebook 09, section 2 (时点特征).")
     passed("recency_at_cutoff")
 
 

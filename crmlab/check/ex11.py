@@ -107,7 +107,7 @@ def average_effect(answer: Any, data: Any = None) -> None:
                     ("your effect is the ratio of the two retention rates: the exercise asks for their difference.",
                      rates.loc[1] / rates.loc[0])],
           hint="In a randomised experiment the average effect is the difference of the retention rates of the "
-               "treated and the control group — notebook 11, section 1 (挽留实验: 随机对照).")
+               "treated and the control group — notebook 11, section 1 (挽留实验：随机对照试验).")
     passed("average_effect")
 
 
