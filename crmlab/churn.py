@@ -43,7 +43,7 @@ from numpy.typing import ArrayLike
 
 from crmlab.data.columns import CHANNEL, CUSTOMER, DATE, DISCOUNT, SESSION, SIGNUP, TIMESTAMP
 from crmlab.features import customer_features
-from crmlab.time import window_end
+from crmlab.time import DateLike, window_end
 from crmlab.validation import (
     check_array,
     check_choice,
@@ -160,7 +160,8 @@ def _features_at(tx: pd.DataFrame, end: pd.Timestamp, **kwargs) -> pd.DataFrame 
                              **kwargs)
 
 
-def churn_labels(data: Any, *, cutoff, horizon_days: int = 90, active_days: int | None = None) -> pd.DataFrame:
+def churn_labels(data: Any, *, cutoff: DateLike, horizon_days: int = 90,
+                 active_days: int | None = None) -> pd.DataFrame:
     """Observed churn after ``cutoff`` and, when the data has a truth table, real dropout.
 
     The population is every customer who bought at least once up to the end of the cutoff
@@ -235,7 +236,8 @@ def _count_between(frame: pd.DataFrame, date_col: str, lo, hi, index: pd.Index, 
     return s.reindex(index, fill_value=0).astype(float)
 
 
-def churn_features(data: Any, *, cutoff, lookback_days: int = 90, active_days: int | None = None) -> pd.DataFrame:
+def churn_features(data: Any, *, cutoff: DateLike, lookback_days: int = 90,
+                   active_days: int | None = None) -> pd.DataFrame:
     """Point-in-time churn features: only what was known at the end of the cutoff day.
 
     One row per customer who bought at least once by the cutoff (within ``active_days``
@@ -770,7 +772,7 @@ def churn_drivers(model: Any, X: pd.DataFrame, y: ArrayLike, *, scoring: str = "
     return out.sort_values(["importance", "feature"], ascending=[False, True], ignore_index=True)
 
 
-def complaint_profile(data: Any, churned: pd.Series, *, cutoff) -> pd.DataFrame:
+def complaint_profile(data: Any, churned: pd.Series, *, cutoff: DateLike) -> pd.DataFrame:
     """Complaint categories of churners vs stayers (流失原因), per 100 orders.
 
     Customers who buy more also complain more, so raw complaint counts make the loyal

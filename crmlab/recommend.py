@@ -33,11 +33,13 @@ Examples
 from __future__ import annotations
 
 import inspect
+from collections.abc import Hashable
 from itertools import combinations
 from math import comb
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.metrics.pairwise import cosine_similarity
@@ -46,6 +48,7 @@ from sklearn.utils.validation import check_is_fitted
 from crmlab import time as crm_time
 from crmlab._estimator import TextReprEstimator
 from crmlab.data import columns as C
+from crmlab.time import DateLike
 from crmlab.validation import (
     check_fraction,
     check_frame,
@@ -288,7 +291,7 @@ def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_conf
 
 
 # --------------------------------------------------------------------------- holdout
-def split_by_time(lines: pd.DataFrame, cutoff, *, date_col: str = C.DATE
+def split_by_time(lines: pd.DataFrame, cutoff: DateLike, *, date_col: str = C.DATE
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split purchase lines into ``(train, test)``: up to the day of ``cutoff``, and after it.
 
@@ -340,7 +343,7 @@ class _BaseRecommender(TextReprEstimator):
     def _scores(self, rows: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def recommend(self, customer_ids, k: int = 10, *, exclude_purchased: bool = True) -> pd.DataFrame:
+    def recommend(self, customer_ids: ArrayLike, k: int = 10, *, exclude_purchased: bool = True) -> pd.DataFrame:
         """Top-``k`` items for each customer.
 
         Parameters
@@ -557,7 +560,7 @@ class ItemKNNRecommender(_BaseRecommender):
     def _scores(self, rows):
         return np.asarray((self.user_items_[rows] @ self.similarity_).todense())
 
-    def most_similar(self, item, k: int = 10) -> pd.DataFrame:
+    def most_similar(self, item: Hashable, k: int = 10) -> pd.DataFrame:
         """The ``k`` items most similar to ``item`` with their cosine similarity."""
         check_is_fitted(self, "similarity_")
         k = check_positive_int(k, name="k")
@@ -616,7 +619,7 @@ def hit_rate_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: i
     return hits / truth[customer_col].nunique()
 
 
-def catalogue_coverage(recommendations: pd.DataFrame, catalogue, *,
+def catalogue_coverage(recommendations: pd.DataFrame, catalogue: ArrayLike | pd.DataFrame, *,
                        item_col: str = C.PRODUCT) -> float:
     """Share of the catalogue that appears in at least one recommendation list.
 

@@ -25,14 +25,11 @@ Examples
 
 from __future__ import annotations
 
-from datetime import date
-from typing import TypeAlias
-
 import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
 
-from crmlab.time import TIME_UNITS
+from crmlab.time import TIME_UNITS, DateLike
 
 __all__ = [
     "customer_summary_query",
@@ -42,9 +39,6 @@ __all__ = [
     "day_number",
     "to_sql",
 ]
-
-#: A calendar day as the query builders accept it (the features functions pass Timestamps).
-DateLike: TypeAlias = pd.Timestamp | date | str
 
 _EPOCH = pd.Timestamp("1970-01-01")
 _DAY, _AMOUNT = "_day", "_amount"
@@ -144,7 +138,8 @@ def customer_summary_query(t: ibis.Table, *, customer_col: str, date_col: str, a
     return summary.order_by(customer_col)
 
 
-def rfm_query(t: ibis.Table, *, observation_end: DateLike, customer_col: str, date_col: str, amount_col: str) -> ibis.Table:
+def rfm_query(t: ibis.Table, *, observation_end: DateLike, customer_col: str, date_col: str,
+              amount_col: str) -> ibis.Table:
     """recency_days, n_orders, total_spend per customer up to the day of ``observation_end``.
 
     The R, F and M columns of :func:`crmlab.features.rfm_table`. Orders after the day of
