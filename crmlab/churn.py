@@ -245,26 +245,6 @@ def churn_features(data: Any, *, cutoff: DateLike, lookback_days: int = 90,
     the ``lookback_days`` days up to the cutoff, "prev" the ``lookback_days`` before that;
     a trend is last minus prev. ``L`` below is ``lookback_days``.
 
-    Columns
-    -------
-    - purchases, in the vocabulary of :func:`crmlab.features.customer_features` at the
-      cutoff: ``recency_days``, ``tenure_days`` (since the first purchase), ``n_orders``,
-      ``n_purchase_days``, ``total_spend``, ``mean_order_value``, ``orders_per_month``,
-      ``n_orders_last_{L}d``, ``spend_last_{L}d``, ``discount_share``, ``n_channels``,
-      ``main_channel``, ``share_<channel>``; and from the same builder at ``cutoff - L``:
-      ``n_orders_prev_{L}d``, ``spend_prev_{L}d``, with ``n_orders_trend``, ``spend_trend``;
-    - engagement: ``visits_last_{L}d``, ``visits_prev_{L}d``, ``visits_trend`` (journey
-      sessions);
-    - service: ``inquiries``, ``complaints``, ``complaints_last_{L}d``, ``open_complaints``
-      (filed but not resolved by the cutoff: a complaint resolved later was still open);
-    - attitude: ``csat_last``, ``nps_last`` (latest survey before the cutoff; missing if none);
-    - profile: ``days_since_signup``, ``acquisition_channel``, ``age``, ``city_tier``,
-      ``income_band``, ``is_member`` (joined by the cutoff), ``member_days``,
-      ``offer_received`` (retention offer sent by the cutoff).
-
-    ``member_tier`` is not used: the customers table records it at the observation end,
-    which would leak the future.
-
     Parameters
     ----------
     data : CRMData
@@ -277,7 +257,26 @@ def churn_features(data: Any, *, cutoff: DateLike, lookback_days: int = 90,
 
     Returns
     -------
-    DataFrame indexed by ``customer_id``.
+    DataFrame
+        Indexed by ``customer_id``, with these columns:
+
+        - purchases, in the vocabulary of :func:`crmlab.features.customer_features` at the
+          cutoff: ``recency_days``, ``tenure_days`` (since the first purchase), ``n_orders``,
+          ``n_purchase_days``, ``total_spend``, ``mean_order_value``, ``orders_per_month``,
+          ``n_orders_last_{L}d``, ``spend_last_{L}d``, ``discount_share``, ``n_channels``,
+          ``main_channel``, ``share_<channel>``; and from the same builder at ``cutoff - L``:
+          ``n_orders_prev_{L}d``, ``spend_prev_{L}d``, with ``n_orders_trend``, ``spend_trend``;
+        - engagement: ``visits_last_{L}d``, ``visits_prev_{L}d``, ``visits_trend`` (journey
+          sessions);
+        - service: ``inquiries``, ``complaints``, ``complaints_last_{L}d``, ``open_complaints``
+          (filed but not resolved by the cutoff: a complaint resolved later was still open);
+        - attitude: ``csat_last``, ``nps_last`` (latest survey before the cutoff; missing if none);
+        - profile: ``days_since_signup``, ``acquisition_channel``, ``age``, ``city_tier``,
+          ``income_band``, ``is_member`` (joined by the cutoff), ``member_days``,
+          ``offer_received`` (retention offer sent by the cutoff).
+
+        ``member_tier`` is not used: the customers table records it at the observation end,
+        which would leak the future.
 
     Examples
     --------
