@@ -3,19 +3,19 @@
 A heading's Chinese terms are its pieces that contain Chinese characters, cut at brackets,
 、 , ， · : ： ; — ≠ " vs " and at a slash next to Chinese text (``托管/按需``; ``BG/NBD`` stays
 whole). A piece ``A与B`` (also 和, 及) is covered when the glossary has the whole piece or each
-Chinese part (``客户基础与 KPI`` needs 客户基础). The glossary's terms are read the same way from the first (中文) column of its tables,
-so a row ``客户档案 (建立客户档案)`` defines both. Spaces do not count (``CRM系统`` is
+Chinese part (``客户基础与 KPI`` needs 客户基础). The glossary's terms are read the same way
+from the first (中文) column of its tables, so a row ``客户档案 (建立客户档案)`` defines both. Spaces do not count (``CRM系统`` is
 ``CRM 系统``).
 
 Each chapter has one section, ``## NN · title``, in the order 00 to 19; the sections that
 follow them (every chapter, exercises) hold the terms that are not one chapter's. A term
 sits in the section of a chapter whose headings use it, or of an earlier one, and in one row
-only. The crmlab names of the third column exist.
+only. (That the crmlab names of the third column exist is checked by
+``tests/test_course_notebooks.py::test_glossary_names_existing_functions``.)
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from pathlib import Path
@@ -173,25 +173,3 @@ def test_each_term_has_one_row():
     doubles = {k: v for k, v in term_index().items() if len(v) > 1}
     assert not doubles, "terms defined in more than one GLOSSARY.md row (keep one, add the chapters to it):\n" + \
         "\n".join(f"  {k!r}: {[s for s, _ in v]}" for k, v in doubles.items())
-
-
-def _resolve(dotted: str) -> object:
-    parts = dotted.split(".")
-    obj: object = importlib.import_module("crmlab")
-    for i, part in enumerate(parts[1:], start=1):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            obj = importlib.import_module(".".join(["crmlab", *parts[1:i + 1]]))
-    return obj
-
-
-def test_crmlab_names_exist():
-    bad = []
-    for section, _, terms, cell in read_glossary()[1]:
-        for name in re.findall(r"`(crm\.[A-Za-z_][\w.]*)", cell):
-            try:
-                _resolve(name)
-            except (AttributeError, ImportError):
-                bad.append(f"  {name} (row {terms[0] if terms else '?'!r}, section {section!r})")
-    assert not bad, "GLOSSARY.md names crmlab functions that do not exist:\n" + "\n".join(bad)
