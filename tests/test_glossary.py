@@ -173,3 +173,22 @@ def test_each_term_has_one_row():
     doubles = {k: v for k, v in term_index().items() if len(v) > 1}
     assert not doubles, "terms defined in more than one GLOSSARY.md row (keep one, add the chapters to it):\n" + \
         "\n".join(f"  {k!r}: {[s for s, _ in v]}" for k, v in doubles.items())
+
+
+def _english(term: str) -> str:
+    """The English cell of the row that defines ``term``."""
+    for line in GLOSSARY.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) > 1 and _norm(term) in {_norm(t) for t in pieces(cells[0])}:
+            return cells[1]
+    raise AssertionError(f"{term!r} is not in GLOSSARY.md")
+
+
+def test_the_terms_issue_14_corrected_stay_corrected():
+    assert "key-account management" in _english("关键客户管理")
+    assert "big-account management" in _english("大客户管理")
+    assert "lost causes" in _english("无法挽留客户")
+    assert "lost cause" not in _english("已流失客户")
+    assert "at-risk" in _english("流失风险客户")
+    assert _norm("风险客户") not in term_index(), "an at-risk customer is 流失风险客户; 风险客户 reads as credit risk"
+    assert "before" in _english("挽留") and "have left" in _english("挽回")
