@@ -6,7 +6,7 @@ Lifecycle stages follow the course's sequence 潜在客户 → 初次购买客�
 
 - ``prospect`` (潜在客户): signed up on or before ``observation_end`` but no order yet;
 - ``lapsed`` (流失客户): last order more than ``lapsed_days`` days ago;
-- ``at_risk`` (风险客户): last order more than ``at_risk_days`` days ago;
+- ``at_risk`` (流失风险客户): last order more than ``at_risk_days`` days ago;
 - ``loyal`` (忠诚客户): at least ``loyal_orders`` orders;
 - ``repeat`` (重复购买客户): 2 or more orders;
 - ``new`` (初次购买客户): exactly 1 order.
