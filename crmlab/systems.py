@@ -82,7 +82,7 @@ def stakeholder_weights(ratings: pd.DataFrame) -> pd.Series:
     return w
 
 
-def decision_matrix(scores: pd.DataFrame, weights) -> pd.DataFrame:
+def decision_matrix(scores: pd.DataFrame, weights: Mapping[str, float] | pd.Series) -> pd.DataFrame:
     """Weighted score per vendor (weights normalised to sum to 1), ranked best first.
 
     Returns ``total`` and ``rank`` per vendor, plus one column per criterion with its
@@ -104,7 +104,8 @@ def decision_matrix(scores: pd.DataFrame, weights) -> pd.DataFrame:
     return out[["total", "rank", *s.index]]
 
 
-def weight_sensitivity(scores: pd.DataFrame, weights, *, tolerance: float = 0.10) -> pd.DataFrame:
+def weight_sensitivity(scores: pd.DataFrame, weights: Mapping[str, float] | pd.Series, *,
+                       tolerance: float = 0.10) -> pd.DataFrame:
     """How much must each criterion's weight change before the winner changes?
 
     One weight ``w_c`` is moved to a new value ``x`` in [0, 1] while the others keep their
