@@ -269,7 +269,11 @@ MISTAKES: dict[tuple[str, str], list[tuple]] = {
                                                                                             ns["ch"])),
                                 "whole history")],
     ("08", "clv_12m"): [(lambda ns: crm.clv.customer_lifetime_value(ns["bg"], ns["gg"], ns["summary"],
-                                                                    horizon_months=12, discount_rate=0.0),
+                                                                    horizon_months=12, discount_rate=0.01),
+                         "revenue, not margin"),
+                        (lambda ns: crm.clv.customer_lifetime_value(ns["bg"], ns["gg"], ns["summary"],
+                                                                    horizon_months=12, discount_rate=0.0,
+                                                                    margin=ns["margin"]),
                          "not discounted")],
     ("09", "churn_label"): [(lambda ns: ~ns["churned"], "reversed")],
     ("09", "recency_at_cutoff"): [
