@@ -11,6 +11,7 @@ Submodules are imported on first use (``crm.segmentation``, ``crm.clv``, ...).
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -24,7 +25,7 @@ _SUBMODULES = (
 __all__ = ["CRMData", "load_retail", "load_cdnow", "load_donations", "load_mobi", *_SUBMODULES]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in {"data", "CRMData", "load_retail", "load_cdnow", "load_donations", "load_mobi"}:
         importlib.import_module("crmlab.synth")  # registers how a saved dataset's config is rebuilt
         data = importlib.import_module("crmlab.data")
@@ -34,5 +35,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'crmlab' has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(__all__ + ["__version__"])

@@ -16,6 +16,8 @@ percent; :meth:`ProgressBar.part` maps one job onto a slice of the bar, so sever
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 __all__ = ["ProgressBar"]
 
 
@@ -44,7 +46,7 @@ class ProgressBar:
             self._bar.set_postfix_str(stage, refresh=False)
         self._bar.update(step)
 
-    def part(self, start: float, stop: float, label: str = "{}"):
+    def part(self, start: float, stop: float, label: str = "{}") -> Callable[..., None]:
         """A ``progress(fraction, stage)`` callable that fills the bar from ``start`` to ``stop``.
 
         ``label`` formats the stage name shown after the bar, e.g. ``"saving {}"``.

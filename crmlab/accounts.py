@@ -22,11 +22,12 @@ Pipeline analytics live in :mod:`crmlab.pipeline` and negotiation in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from crmlab.time import DateLike
 from crmlab.validation import check_frame, check_positive_int, require_columns
 
 __all__ = [
@@ -65,8 +66,8 @@ def account_portfolio(
     value_col: str = "revenue_last_year",
     potential_col: str = "potential_estimate",
     fit_col: str | None = "fit_score",
-    value_cut="median",
-    attractiveness_cut="median",
+    value_cut: str | float = "median",
+    attractiveness_cut: str | float = "median",
 ) -> pd.DataFrame:
     """Place accounts in the KAM portfolio matrix: attractiveness × current value.
 
@@ -127,10 +128,10 @@ SMART_CRITERIA = {
 def check_smart_goal(
     goal: Mapping,
     *,
-    objectives=(),
+    objectives: Iterable[str] = (),
     potential: float | None = None,
     max_growth: float = 1.0,
-    start=None,
+    start: DateLike | None = None,
     horizon_days: int = 730,
 ) -> pd.DataFrame:
     """Check an account-plan goal against the five SMART criteria, one row per criterion.
@@ -234,7 +235,7 @@ def buying_centre_coverage(
     contact_col: str = "contact_id",
     role_col: str = "role",
     influence_col: str | None = "influence",
-    key_roles=("decision_maker",),
+    key_roles: Sequence[str] = ("decision_maker",),
 ) -> pd.DataFrame:
     """Coverage of each account's buying centre (采购中心) by the sales team's activities.
 
@@ -282,8 +283,8 @@ def uncovered_decision_makers(
     account_col: str = "account_id",
     contact_col: str = "contact_id",
     role_col: str = "role",
-    key_roles=("decision_maker",),
-    accounts=None,
+    key_roles: Sequence[str] = ("decision_maker",),
+    accounts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The key people the sales team has never met (锁定关键人物: whom should we meet next?).
 
@@ -308,7 +309,7 @@ def influence_factors(
     data: pd.DataFrame,
     *,
     outcome: str,
-    factors,
+    factors: Sequence[str],
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """What moves a buying decision (分析影响因素): a logistic regression of a 0/1 outcome.

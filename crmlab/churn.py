@@ -43,7 +43,7 @@ from numpy.typing import ArrayLike
 
 from crmlab.data.columns import CHANNEL, CUSTOMER, DATE, DISCOUNT, SESSION, SIGNUP, TIMESTAMP
 from crmlab.features import customer_features
-from crmlab.time import window_end
+from crmlab.time import DateLike, window_end
 from crmlab.validation import (
     check_array,
     check_choice,
@@ -160,7 +160,8 @@ def _features_at(tx: pd.DataFrame, end: pd.Timestamp, **kwargs) -> pd.DataFrame 
                              **kwargs)
 
 
-def churn_labels(data: Any, *, cutoff, horizon_days: int = 90, active_days: int | None = None) -> pd.DataFrame:
+def churn_labels(data: Any, *, cutoff: DateLike, horizon_days: int = 90,
+                 active_days: int | None = None) -> pd.DataFrame:
     """Observed churn after ``cutoff`` and, when the data has a truth table, real dropout.
 
     The population is every customer who bought at least once up to the end of the cutoff
@@ -235,33 +236,14 @@ def _count_between(frame: pd.DataFrame, date_col: str, lo, hi, index: pd.Index, 
     return s.reindex(index, fill_value=0).astype(float)
 
 
-def churn_features(data: Any, *, cutoff, lookback_days: int = 90, active_days: int | None = None) -> pd.DataFrame:
+def churn_features(data: Any, *, cutoff: DateLike, lookback_days: int = 90,
+                   active_days: int | None = None) -> pd.DataFrame:
     """Point-in-time churn features: only what was known at the end of the cutoff day.
 
     One row per customer who bought at least once by the cutoff (within ``active_days``
     if given: the population of :func:`churn_labels` with the same arguments). "Last" is
     the ``lookback_days`` days up to the cutoff, "prev" the ``lookback_days`` before that;
     a trend is last minus prev. ``L`` below is ``lookback_days``.
-
-    Columns
-    -------
-    - purchases, in the vocabulary of :func:`crmlab.features.customer_features` at the
-      cutoff: ``recency_days``, ``tenure_days`` (since the first purchase), ``n_orders``,
-      ``n_purchase_days``, ``total_spend``, ``mean_order_value``, ``orders_per_month``,
-      ``n_orders_last_{L}d``, ``spend_last_{L}d``, ``discount_share``, ``n_channels``,
-      ``main_channel``, ``share_<channel>``; and from the same builder at ``cutoff - L``:
-      ``n_orders_prev_{L}d``, ``spend_prev_{L}d``, with ``n_orders_trend``, ``spend_trend``;
-    - engagement: ``visits_last_{L}d``, ``visits_prev_{L}d``, ``visits_trend`` (journey
-      sessions);
-    - service: ``inquiries``, ``complaints``, ``complaints_last_{L}d``, ``open_complaints``
-      (filed but not resolved by the cutoff: a complaint resolved later was still open);
-    - attitude: ``csat_last``, ``nps_last`` (latest survey before the cutoff; missing if none);
-    - profile: ``days_since_signup``, ``acquisition_channel``, ``age``, ``city_tier``,
-      ``income_band``, ``is_member`` (joined by the cutoff), ``member_days``,
-      ``offer_received`` (retention offer sent by the cutoff).
-
-    ``member_tier`` is not used: the customers table records it at the observation end,
-    which would leak the future.
 
     Parameters
     ----------
@@ -275,7 +257,26 @@ def churn_features(data: Any, *, cutoff, lookback_days: int = 90, active_days: i
 
     Returns
     -------
-    DataFrame indexed by ``customer_id``.
+    DataFrame
+        Indexed by ``customer_id``, with these columns:
+
+        - purchases, in the vocabulary of :func:`crmlab.features.customer_features` at the
+          cutoff: ``recency_days``, ``tenure_days`` (since the first purchase), ``n_orders``,
+          ``n_purchase_days``, ``total_spend``, ``mean_order_value``, ``orders_per_month``,
+          ``n_orders_last_{L}d``, ``spend_last_{L}d``, ``discount_share``, ``n_channels``,
+          ``main_channel``, ``share_<channel>``; and from the same builder at ``cutoff - L``:
+          ``n_orders_prev_{L}d``, ``spend_prev_{L}d``, with ``n_orders_trend``, ``spend_trend``;
+        - engagement: ``visits_last_{L}d``, ``visits_prev_{L}d``, ``visits_trend`` (journey
+          sessions);
+        - service: ``inquiries``, ``complaints``, ``complaints_last_{L}d``, ``open_complaints``
+          (filed but not resolved by the cutoff: a complaint resolved later was still open);
+        - attitude: ``csat_last``, ``nps_last`` (latest survey before the cutoff; missing if none);
+        - profile: ``days_since_signup``, ``acquisition_channel``, ``age``, ``city_tier``,
+          ``income_band``, ``is_member`` (joined by the cutoff), ``member_days``,
+          ``offer_received`` (retention offer sent by the cutoff).
+
+        ``member_tier`` is not used: the customers table records it at the observation end,
+        which would leak the future.
 
     Examples
     --------
@@ -770,7 +771,7 @@ def churn_drivers(model: Any, X: pd.DataFrame, y: ArrayLike, *, scoring: str = "
     return out.sort_values(["importance", "feature"], ascending=[False, True], ignore_index=True)
 
 
-def complaint_profile(data: Any, churned: pd.Series, *, cutoff) -> pd.DataFrame:
+def complaint_profile(data: Any, churned: pd.Series, *, cutoff: DateLike) -> pd.DataFrame:
     """Complaint categories of churners vs stayers (流失原因), per 100 orders.
 
     Customers who buy more also complain more, so raw complaint counts make the loyal

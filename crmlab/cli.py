@@ -26,9 +26,13 @@ import shutil
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+
+if TYPE_CHECKING:  # typer carries its own click; its classes are named here for the type checker only
+    from typer._click.core import Command, Context
 
 __all__ = ["app", "main", "fail", "LAZY_COMMANDS"]
 
@@ -55,16 +59,16 @@ _SECONDS_PER_100K = {"generate": 3.6, "parquet": 2.0, "csv": 22.5}
 class _LazyGroup(TyperGroup):
     """A command group that imports the modules of :data:`LAZY_COMMANDS` only when invoked."""
 
-    def list_commands(self, ctx):
+    def list_commands(self, ctx: Context) -> list[str]:
         return [*super().list_commands(ctx), *(n for n in LAZY_COMMANDS if n not in self.commands)]
 
-    def get_command(self, ctx, cmd_name):
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is None and cmd_name in LAZY_COMMANDS:  # for the help listing: name and one line only
             return TyperCommand(cmd_name, help=LAZY_COMMANDS[cmd_name][1])
         return cmd
 
-    def resolve_command(self, ctx, args):
+    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Command | None, list[str]]:
         if args and args[0] in LAZY_COMMANDS and args[0] not in self.commands:
             self.load(args[0])
         return super().resolve_command(ctx, args)
@@ -81,7 +85,8 @@ class _LazyGroup(TyperGroup):
         sub = typer.Typer(rich_markup_mode=None, add_completion=False, pretty_exceptions_enable=False)
         sub.callback()(_no_op)
         register(sub)
-        for name, cmd in typer.main.get_command(sub).commands.items():
+        group = cast(TyperGroup, typer.main.get_command(sub))   # a Typer with a callback is a group
+        for name, cmd in group.commands.items():
             self.add_command(cmd, name)
 
 

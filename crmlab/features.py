@@ -59,13 +59,16 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from crmlab import time as _time
 from crmlab.data import columns as C
+from crmlab.time import DateLike
 from crmlab.validation import (
     check_frame,
     check_positive_int,
@@ -128,9 +131,9 @@ def _summary_from_days(days: pd.DataFrame, end_day: pd.Timestamp, unit: pd.Timed
 
 
 def customer_summary(
-    transactions,
+    transactions: pd.DataFrame | str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | Any,
     *,
-    observation_end,
+    observation_end: DateLike,
     customer_col: str = C.CUSTOMER,
     date_col: str = C.DATE,
     amount_col: str | None = None,
@@ -196,10 +199,10 @@ def customer_summary(
 
 
 def calibration_holdout(
-    transactions,
+    transactions: pd.DataFrame | str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | Any,
     *,
-    cutoff,
-    observation_end,
+    cutoff: DateLike,
+    observation_end: DateLike,
     customer_col: str = C.CUSTOMER,
     date_col: str = C.DATE,
     amount_col: str | None = None,
@@ -316,7 +319,7 @@ def _share_columns(values: pd.Series, weights: pd.Series | None, keys: pd.Series
 def customer_features(
     transactions: pd.DataFrame,
     *,
-    observation_end,
+    observation_end: DateLike,
     customer_col: str = C.CUSTOMER,
     date_col: str = C.DATE,
     amount_col: str | None = C.AMOUNT,
@@ -330,7 +333,7 @@ def customer_features(
     product_col: str = C.PRODUCT,
     line_amount_col: str = C.LINE_AMOUNT,
     category_col: str = C.CATEGORY,
-    customers=None,
+    customers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Descriptive per-customer features at ``observation_end`` (see the vocabulary table above).
 
@@ -481,9 +484,9 @@ def _reindex_customers(out: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
 
 
 def rfm_table(
-    transactions,
+    transactions: pd.DataFrame | str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | Any,
     *,
-    observation_end,
+    observation_end: DateLike,
     customer_col: str = C.CUSTOMER,
     date_col: str = C.DATE,
     amount_col: str = C.AMOUNT,

@@ -1,9 +1,9 @@
 """The customer lifecycle (客户生命周期): stages, stage transitions and cohort retention.
 
 Lifecycle stages follow the course's sequence 潜在客户 → 初次购买客户 → 重复购买客户 →
-忠诚客户, plus two warning stages for customers who stop buying:
+忠诚客户, plus two warning stages for customers who stop buying. The stage at the date
+``observation_end`` is given by the first rule that applies:
 
-============  ============  =================================================================
 stage         中文          rule at the date ``observation_end`` (first rule that applies wins)
 ============  ============  =================================================================
 prospect      潜在客户      signed up on or before ``observation_end`` but no order yet
@@ -13,6 +13,13 @@ loyal         忠诚客户      at least ``loyal_orders`` orders
 repeat        重复购买客户  2 or more orders
 new           初次购买客户  exactly 1 order
 ============  ============  =================================================================
+=======
+- ``prospect`` (潜在客户): signed up on or before ``observation_end`` but no order yet;
+- ``lapsed`` (流失客户): last order more than ``lapsed_days`` days ago;
+- ``at_risk`` (流失风险客户): last order more than ``at_risk_days`` days ago;
+- ``loyal`` (忠诚客户): at least ``loyal_orders`` orders;
+- ``repeat`` (重复购买客户): 2 or more orders;
+- ``new`` (初次购买客户): exactly 1 order.
 
 ``at_risk_days`` and ``lapsed_days`` are both inactivity thresholds (days without an order,
 compared with ``recency_days`` of :func:`crmlab.features.customer_features`): the first

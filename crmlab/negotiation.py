@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 __all__ = ["zopa", "deal_surplus", "evaluate_packages", "best_packages"]
 
@@ -53,7 +54,7 @@ def zopa(*, seller_reservation: float, buyer_reservation: float) -> pd.Series:
                       "midpoint": (low + high) / 2 if exists else None}, dtype=object).infer_objects()
 
 
-def deal_surplus(price, *, seller_reservation: float, buyer_reservation: float) -> pd.DataFrame:
+def deal_surplus(price: ArrayLike, *, seller_reservation: float, buyer_reservation: float) -> pd.DataFrame:
     """Each side's gain from a deal at ``price`` over its reservation price (distributive view).
 
     ``seller_surplus = price − seller_reservation``, ``buyer_surplus = buyer_reservation −

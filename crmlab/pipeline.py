@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from crmlab import time as _time
+from crmlab.time import DateLike
 from crmlab.validation import check_frame, check_timestamp
 
 __all__ = ["STAGES", "stage_conversion", "win_probability_by_stage", "stage_durations", "weighted_forecast",
@@ -188,7 +189,7 @@ def forecast_backtest(
     opportunities: pd.DataFrame,
     stages: pd.DataFrame,
     *,
-    cutoff,
+    cutoff: DateLike,
     opportunity_col: str = "opportunity_id",
     stage_col: str = "stage",
     date_col: str = "entered_date",

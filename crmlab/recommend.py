@@ -36,11 +36,13 @@ Examples
 from __future__ import annotations
 
 import inspect
+from collections.abc import Hashable
 from itertools import combinations
 from math import comb
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.metrics.pairwise import cosine_similarity
@@ -49,6 +51,7 @@ from sklearn.utils.validation import check_is_fitted
 from crmlab import time as crm_time
 from crmlab._estimator import TextReprEstimator
 from crmlab.data import columns as C
+from crmlab.time import DateLike
 from crmlab.validation import (
     check_fraction,
     check_frame,
@@ -294,7 +297,7 @@ def association_rules(order_lines: pd.DataFrame, *, min_support: float, min_conf
 
 
 # --------------------------------------------------------------------------- holdout
-def split_by_time(lines: pd.DataFrame, cutoff, *, date_col: str = C.DATE
+def split_by_time(lines: pd.DataFrame, cutoff: DateLike, *, date_col: str = C.DATE
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split purchase lines into ``(train, test)``: up to the day of ``cutoff``, and after it.
 
@@ -346,7 +349,7 @@ class _BaseRecommender(TextReprEstimator):
     def _scores(self, rows: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def recommend(self, customer_ids, k: int = 10, *, exclude_purchased: bool = True) -> pd.DataFrame:
+    def recommend(self, customer_ids: ArrayLike, k: int = 10, *, exclude_purchased: bool = True) -> pd.DataFrame:
         """Top-``k`` items for each customer.
 
         Parameters
@@ -563,7 +566,7 @@ class ItemKNNRecommender(_BaseRecommender):
     def _scores(self, rows):
         return np.asarray((self.user_items_[rows] @ self.similarity_).todense())
 
-    def most_similar(self, item, k: int = 10) -> pd.DataFrame:
+    def most_similar(self, item: Hashable, k: int = 10) -> pd.DataFrame:
         """The ``k`` items most similar to ``item`` with their cosine similarity."""
         check_is_fitted(self, "similarity_")
         k = check_positive_int(k, name="k")
@@ -776,7 +779,7 @@ def ndcg_at_k(recommendations: pd.DataFrame, relevant: pd.DataFrame, *, k: int =
     return _list_metrics(per, k)["ndcg"]
 
 
-def catalogue_coverage(recommendations: pd.DataFrame, catalogue, *,
+def catalogue_coverage(recommendations: pd.DataFrame, catalogue: ArrayLike | pd.DataFrame, *,
                        item_col: str = C.PRODUCT) -> float:
     """Share of the catalogue that appears in at least one recommendation list.
 

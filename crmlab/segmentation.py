@@ -25,9 +25,11 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from crmlab.validation import (
     check_array,
@@ -371,7 +373,7 @@ def cluster_segments(
     return pd.Series([relabel[c] for c in labels], index=feats.index, name="cluster", dtype="int64")
 
 
-def profile_segments(features: pd.DataFrame, labels, *, value_col: str | None = None) -> pd.DataFrame:
+def profile_segments(features: pd.DataFrame, labels: Any, *, value_col: str | None = None) -> pd.DataFrame:
     """Persona table (客户画像): size, share, feature means and value share per segment.
 
     Parameters
@@ -457,7 +459,7 @@ def _scaled_values(values, what: str, name: str = "values") -> np.ndarray:
     return np.ldexp(arr, -int(np.frexp(top)[1]))
 
 
-def lorenz_curve(values) -> pd.DataFrame:
+def lorenz_curve(values: ArrayLike) -> pd.DataFrame:
     """Points of the Lorenz curve of customer value.
 
     Customers are sorted from the smallest to the largest value; the curve joins
@@ -483,7 +485,7 @@ def lorenz_curve(values) -> pd.DataFrame:
     })
 
 
-def gini(values) -> float:
+def gini(values: ArrayLike) -> float:
     """Gini coefficient of customer value: 0 = everyone equal, (n − 1)/n = one customer has it all.
 
     .. math:: G = \\frac{\\sum_{i=1}^n (2i - n - 1)\\, x_{(i)}}{n \\sum_i x_i}
@@ -504,7 +506,7 @@ def gini(values) -> float:
     return float(np.sum((2 * i - n - 1) * x) / (n * x.sum()))
 
 
-def pareto_table(values, top: float | Sequence[float] = (0.01, 0.05, 0.1, 0.2, 0.5)) -> pd.DataFrame:
+def pareto_table(values: ArrayLike, top: float | Sequence[float] = (0.01, 0.05, 0.1, 0.2, 0.5)) -> pd.DataFrame:
     """Share of total value that comes from the top x% of customers (二八法则).
 
     The top share of customers is rounded up to whole customers (``ceil(x * n)``).
@@ -539,7 +541,7 @@ def _as_series(values, name: str = "values") -> pd.Series:
     return pd.Series(arr, index=index, name=getattr(values, "name", None))
 
 
-def abc_classes(values, thresholds: Sequence[float] = (0.8, 0.95)) -> pd.Series:
+def abc_classes(values: ArrayLike, thresholds: Sequence[float] = (0.8, 0.95)) -> pd.Series:
     """ABC classes by cumulative share of value.
 
     Customers are sorted by decreasing value (ties keep their input order). A customer is
@@ -589,7 +591,7 @@ PYRAMID_ADVICE = {
 _TIER_ZH = {"key": "关键客户", "ordinary": "普通客户", "small": "小客户"}
 
 
-def pyramid_tiers(values, shares: Sequence[float] = (0.2, 0.3)) -> pd.Series:
+def pyramid_tiers(values: ArrayLike, shares: Sequence[float] = (0.2, 0.3)) -> pd.Series:
     """Customer pyramid tier of each customer: key / ordinary / small.
 
     Customers are ranked by decreasing value (ties keep input order); the top
@@ -625,7 +627,8 @@ def pyramid_tiers(values, shares: Sequence[float] = (0.2, 0.3)) -> pd.Series:
     return pd.Series(tiers, index=s.index, name="tier").astype(dtype)
 
 
-def customer_pyramid(values, *, cost_to_serve=None, shares: Sequence[float] = (0.2, 0.3)) -> pd.DataFrame:
+def customer_pyramid(values: ArrayLike, *, cost_to_serve: ArrayLike | None = None,
+                     shares: Sequence[float] = (0.2, 0.3)) -> pd.DataFrame:
     """The customer pyramid (客户金字塔): what each tier is worth, costs and needs.
 
     Parameters

@@ -2,7 +2,8 @@
 
 - :func:`stakeholder_weights` and :func:`decision_matrix`: requirements weighted by the
   stakeholders and scored per vendor (a weighted decision matrix);
-- :func:`weight_sensitivity`: how far each weight must move before the winner changes;
+- :func:`weight_sensitivity`: how far each weight must move before the winner changes, and
+  whether the decision survives a stated weight disagreement (robustness);
 - :func:`total_cost_of_ownership`: on-premise vs SaaS over several years, discounted;
 - :func:`migration_effort`: the data-migration work implied by a data-quality report;
 - :func:`after_action_review`: 复盘 — goal → result → gap, the table behind the lessons.
@@ -81,7 +82,7 @@ def stakeholder_weights(ratings: pd.DataFrame) -> pd.Series:
     return w
 
 
-def decision_matrix(scores: pd.DataFrame, weights) -> pd.DataFrame:
+def decision_matrix(scores: pd.DataFrame, weights: Mapping[str, float] | pd.Series) -> pd.DataFrame:
     """Weighted score per vendor (weights normalised to sum to 1), ranked best first.
 
     Returns ``total`` and ``rank`` per vendor, plus one column per criterion with its
@@ -103,22 +104,52 @@ def decision_matrix(scores: pd.DataFrame, weights) -> pd.DataFrame:
     return out[["total", "rank", *s.index]]
 
 
-def weight_sensitivity(scores: pd.DataFrame, weights) -> pd.DataFrame:
+def weight_sensitivity(scores: pd.DataFrame, weights: Mapping[str, float] | pd.Series, *,
+                       tolerance: float = 0.10) -> pd.DataFrame:
     """How much must each criterion's weight change before the winner changes?
 
     One weight ``w_c`` is moved to a new value ``x`` in [0, 1] while the others keep their
     proportions and the weights still sum to 1. Each vendor's total is then linear in
     ``x``, so the smallest change that lets another vendor overtake the winner is found
-    exactly. Returns one row per criterion: ``weight``, ``change_needed`` (signed; NaN when
-    no move of that weight changes the winner), ``new_winner`` and ``robust`` (no change of
-    this weight alone flips the decision).
+    exactly.
+
+    **Robustness.** The decision is *robust to criterion c* when no change of ``w_c`` by at
+    most ``tolerance`` (in weight units: 0.10 = ten percentage points) changes the winner,
+    i.e. ``|change_needed| > tolerance`` or no change at all flips it. A criterion whose
+    weight must move by 84 points before the winner changes is robust; one where three points
+    suffice is not. Choose ``tolerance`` as the disagreement you expect among stakeholders.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        One row per criterion, one column per vendor.
+    weights : dict or Series
+        Criterion -> non-negative weight (normalised to sum to 1).
+    tolerance : float, default 0.10
+        Largest weight change (absolute, in [0, 1]) the decision must survive to count as
+        robust.
+
+    Returns
+    -------
+    DataFrame
+        One row per criterion: ``weight``, ``change_needed`` (signed; NaN when no move of that
+        weight in [0, 1] changes the winner), ``new_winner`` and ``robust``
+        (``|change_needed| > tolerance``, or NaN change). ``attrs["winner"]`` and
+        ``attrs["tolerance"]`` record the current winner and the tolerance used.
 
     Examples
     --------
     >>> scores = pd.DataFrame({"A": [4, 3], "B": [3, 5]}, index=["fit", "cost"])
-    >>> round(float(weight_sensitivity(scores, {"fit": 0.7, "cost": 0.3}).loc["fit", "change_needed"]), 4)
-    -0.0333
+    >>> sens = weight_sensitivity(scores, {"fit": 0.7, "cost": 0.3})
+    >>> round(float(sens.loc["fit", "change_needed"]), 4), bool(sens.loc["fit", "robust"])
+    (-0.0333, False)
+    >>> bool(weight_sensitivity(scores, {"fit": 0.7, "cost": 0.3}, tolerance=0.02).loc["fit", "robust"])
+    True
     """
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.integer, np.floating)):
+        raise TypeError(f"tolerance must be a number in [0, 1], got {type(tolerance).__name__}.")
+    if not (np.isfinite(tolerance) and 0 <= tolerance <= 1):
+        raise ValueError(f"tolerance must be in [0, 1] (a weight change; 0.10 = ten points), got {tolerance}.")
     s = _scores(scores)
     w = _weights(weights, list(s.index))
     totals = s.mul(w, axis=0).sum()
@@ -143,10 +174,12 @@ def weight_sensitivity(scores: pd.DataFrame, weights) -> pd.DataFrame:
                 change = x - w[c]
                 if np.isnan(best_change) or abs(change) < abs(best_change):
                     best_change, best_vendor = change, v
+        robust = best_vendor is None or abs(best_change) > tolerance
         rows.append({"criterion": c, "weight": w[c], "change_needed": best_change, "new_winner": best_vendor,
-                     "robust": best_vendor is None})
+                     "robust": bool(robust)})
     out = pd.DataFrame(rows).set_index("criterion")
     out.attrs["winner"] = winner
+    out.attrs["tolerance"] = float(tolerance)
     return out
 
 

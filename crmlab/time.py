@@ -34,12 +34,17 @@ Timestamp('2025-01-01 00:00:00')
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import TypeAlias
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from crmlab.validation import check_choice, check_timestamp
 
 __all__ = [
+    "DateLike",
     "TIME_UNITS",
     "MONTH_DAYS",
     "check_time_unit",
@@ -52,6 +57,10 @@ __all__ = [
     "to_days",
     "check_same_unit",
 ]
+
+#: What a date parameter (``observation_end``, ``cutoff`` ...) accepts: a Timestamp, a date or
+#: datetime, a numpy datetime64 or an ISO string such as ``"2024-12-31"``.
+DateLike: TypeAlias = pd.Timestamp | datetime | date | np.datetime64 | str
 
 #: Days in a month: the mean Gregorian month, used by every conversion.
 MONTH_DAYS = 365.25 / 12
@@ -96,7 +105,7 @@ def unit_name(time_unit: str) -> str:
     return _UNIT_NAMES[check_time_unit(time_unit)]
 
 
-def convert(value, from_unit: str, to_unit: str):
+def convert(value: ArrayLike, from_unit: str, to_unit: str) -> float | np.ndarray:
     """Convert a duration (number or array) from one unit to another.
 
     >>> convert(14, "D", "W")
@@ -110,7 +119,7 @@ def convert(value, from_unit: str, to_unit: str):
     return np.asarray(value, dtype=float) * factor
 
 
-def day(date, *, name: str = "observation_end") -> pd.Timestamp:
+def day(date: DateLike, *, name: str = "observation_end") -> pd.Timestamp:
     """The calendar day (midnight) of a date-like value, validated.
 
     >>> day("2024-12-31 15:30")
@@ -119,7 +128,7 @@ def day(date, *, name: str = "observation_end") -> pd.Timestamp:
     return check_timestamp(date, name=name).normalize()
 
 
-def window_end(end, *, name: str = "observation_end") -> pd.Timestamp:
+def window_end(end: DateLike, *, name: str = "observation_end") -> pd.Timestamp:
     """The exclusive bound of a window that ends on the day of ``end``: the next midnight.
 
     An event belongs to the window exactly when ``event < window_end(end)``.
@@ -127,14 +136,14 @@ def window_end(end, *, name: str = "observation_end") -> pd.Timestamp:
     return day(end, name=name) + pd.Timedelta(days=1)
 
 
-def after(dates: pd.Series, end, *, name: str = "observation_end") -> pd.Series:
+def after(dates: pd.Series, end: DateLike, *, name: str = "observation_end") -> pd.Series:
     """Boolean mask of the events that fall after the day of ``end`` (outside the window)."""
     if not isinstance(dates, pd.Series):
         dates = pd.Series(dates)
     return dates >= window_end(end, name=name)
 
 
-def to_days(durations, *, name: str = "durations") -> np.ndarray:
+def to_days(durations: ArrayLike | pd.Series, *, name: str = "durations") -> np.ndarray:
     """Durations as float days: timedeltas are converted, numbers are taken as days.
 
     Timedelta values (``pd.Timedelta``, ``numpy.timedelta64``, a timedelta Series) are

@@ -21,9 +21,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+from numpy.typing import DTypeLike
 from sklearn.exceptions import NotFittedError  # re-exported: the one error for unfitted models
 
 __all__ = [
@@ -49,6 +51,8 @@ __all__ = [
     "suggest_names",
 ]
 
+_T = TypeVar("_T")
+
 
 
 
@@ -57,7 +61,7 @@ def _py(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def suggest_names(name: str, options: Iterable[str]) -> str:
+def suggest_names(name: object, options: Iterable[object]) -> str:
     """The sentence " Did you mean 'x'?" naming options close to ``name`` ("" if none).
 
     >>> suggest_names("amout", ["amount", "date"])
@@ -233,7 +237,7 @@ def check_unique(df: pd.DataFrame, columns: str | Sequence[str], *, name: str = 
         )
 
 
-def check_timestamp(value, *, name: str = "observation_end") -> pd.Timestamp:
+def check_timestamp(value: Any, *, name: str = "observation_end") -> pd.Timestamp:
     """Parse ``value`` as a single timestamp or raise an error naming ``name``."""
     if value is None:
         raise ValueError(f"{name} is required: pass a date such as {name}='2024-12-31'.")
@@ -308,12 +312,12 @@ def check_frame(
 
 
 def check_array(
-    values,
+    values: Any,
     *,
     name: str = "values",
     allow_nan: bool = False,
     min_size: int = 1,
-    dtype=float,
+    dtype: DTypeLike = float,
 ) -> np.ndarray:
     """Return ``values`` as a 1-D float array, rejecting strings, NaN and empty input.
 
@@ -359,7 +363,7 @@ def _is_number(v) -> bool:
         return False
 
 
-def check_same_length(**arrays) -> int:
+def check_same_length(**arrays: Any) -> int:
     """Raise ``ValueError`` unless all keyword arrays have the same length; return it."""
     lengths = {k: len(v) for k, v in arrays.items()}
     if len(set(lengths.values())) > 1:
@@ -368,7 +372,7 @@ def check_same_length(**arrays) -> int:
     return next(iter(lengths.values()), 0)
 
 
-def check_positive_int(value, *, name: str, minimum: int = 1) -> int:
+def check_positive_int(value: Any, *, name: str, minimum: int = 1) -> int:
     """Return ``value`` as ``int`` if it is an integer ``>= minimum``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}.")
@@ -377,7 +381,7 @@ def check_positive_int(value, *, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def check_fraction(value, *, name: str, inclusive: bool = False) -> float:
+def check_fraction(value: Any, *, name: str, inclusive: bool = False) -> float:
     """Return ``value`` as float if it lies in (0, 1) (or [0, 1] with ``inclusive``)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a number between 0 and 1, got {value!r}.")
@@ -400,7 +404,7 @@ def check_in_range(values: np.ndarray, *, low: float, high: float, name: str = "
         )
 
 
-def check_choice(value, choices: Iterable, *, name: str):
+def check_choice(value: _T, choices: Iterable, *, name: str) -> _T:
     """Return ``value`` if it is one of ``choices``, else raise ``ValueError``."""
     choices = list(choices)
     if value not in choices:
@@ -408,7 +412,7 @@ def check_choice(value, choices: Iterable, *, name: str):
     return value
 
 
-def check_is_fitted(estimator, attributes: str | Sequence[str] = "params_") -> None:
+def check_is_fitted(estimator: object, attributes: str | Sequence[str] = "params_") -> None:
     """Raise scikit-learn's ``NotFittedError`` unless ``estimator`` has the fitted ``attributes``.
 
     The same contract as :func:`sklearn.utils.validation.check_is_fitted` with named
@@ -420,12 +424,12 @@ def check_is_fitted(estimator, attributes: str | Sequence[str] = "params_") -> N
 
 
 def check_transactions(
-    transactions,
+    transactions: Any,
     *,
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str | None = "amount",
-    observation_end=None,
+    observation_end: Any = None,
     exclude_after: bool = False,
     extra: Iterable[str] = (),
     name: str = "transactions",

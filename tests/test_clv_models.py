@@ -311,7 +311,7 @@ def test_not_fitted():
     with pytest.raises(NotFittedError, match="not fitted"):
         BetaGeoModel().probability_alive(pd.DataFrame({"frequency": [1], "recency": [1.0], "T": [2.0]}))
     with pytest.raises(NotFittedError):
-        BetaGeoModel().summary
+        _ = BetaGeoModel().summary
 
 
 def test_bad_inputs(cdnow):

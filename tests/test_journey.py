@@ -337,7 +337,7 @@ def test_exercise_checks_accept_reference_and_reject_wrong(company, capsys):
 
     f = J.funnel(company.touchpoints).set_index("step")
     ex13.cart_abandonment_rate(f.loc["purchase", "drop_off"], company)
-    with pytest.raises(AssertionError, match="a fraction, not a %"):
+    with pytest.raises(AssertionError, match="is a percentage: give a fraction"):
         ex13.cart_abandonment_rate(100 * f.loc["purchase", "drop_off"], company)
     ex13.multichannel_comparison(J.omnichannel_summary(company.transactions, by="multichannel"), company)
     with pytest.raises(AssertionError, match="no column 'multichannel'"):

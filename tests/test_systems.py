@@ -52,9 +52,36 @@ def test_weight_sensitivity_matches_a_fine_grid():
         if flips.size:
             closest = flips[np.argmin(np.abs(flips))]
             assert sens.loc[c, "change_needed"] == pytest.approx(closest, abs=2e-5)
-            assert not sens.loc[c, "robust"]
+            # robust <=> no flip within +-tolerance on the grid
+            flips_within = np.abs(flips) <= sens.attrs["tolerance"]
+            assert sens.loc[c, "robust"] == (not flips_within.any())
         else:
             assert sens.loc[c, "robust"] and np.isnan(sens.loc[c, "change_needed"])
+
+
+def test_weight_sensitivity_robustness_hand_worked():
+    # A scores 4 on both criteria (total 4 whatever the weights); B's total is 1 + 4 * w_a.
+    # With w_a = 0.1, B overtakes only when w_a > 0.75: a change of +0.65 (and -0.65 for w_b).
+    scores = pd.DataFrame({"A": [4.0, 4.0], "B": [5.0, 1.0]}, index=["a", "b"])
+    sens = systems.weight_sensitivity(scores, {"a": 0.1, "b": 0.9})
+    assert sens.attrs["winner"] == "A" and sens.attrs["tolerance"] == 0.10
+    np.testing.assert_allclose(sens["change_needed"], [0.65, -0.65])
+    assert sens["robust"].tolist() == [True, True]           # 65 points needed: robust at 10
+    loose = systems.weight_sensitivity(scores, {"a": 0.1, "b": 0.9}, tolerance=0.7)
+    assert loose["robust"].tolist() == [False, False]        # ... but not if weights may move 70 points
+    # The two-criterion example of the docstring: 1/30 of weight flips the winner.
+    close = pd.DataFrame({"A": [4.0, 3.0], "B": [3.0, 5.0]}, index=["fit", "cost"])
+    sens = systems.weight_sensitivity(close, {"fit": 0.7, "cost": 0.3})
+    np.testing.assert_allclose(sens["change_needed"], [2 / 3 - 0.7, 1 / 3 - 0.3])
+    assert not sens["robust"].any()
+    assert systems.weight_sensitivity(close, {"fit": 0.7, "cost": 0.3}, tolerance=0.03)["robust"].all()
+
+
+@pytest.mark.parametrize("tolerance, error", [(-0.1, ValueError), (1.5, ValueError), (float("nan"), ValueError),
+                                              ("0.1", TypeError), (True, TypeError)])
+def test_weight_sensitivity_rejects_bad_tolerance(tolerance, error):
+    with pytest.raises(error, match="tolerance"):
+        systems.weight_sensitivity(_scores(), {"fit": 1, "cost": 1, "support": 1}, tolerance=tolerance)
 
 
 def test_tco_discounting_hand_worked():

@@ -23,7 +23,8 @@ from crmlab.check.compare import (
     resolve_data,
 )
 
-__all__ = ["stages_end", "stage_counts", "transition_matrix", "cohort_table", "month3_retention"]
+__all__ = ["stages_end", "stage_counts", "transition_matrix", "cohort_table", "month3_retention",
+           "first_purchase_delay"]
 
 MID_YEAR = "2024-06-30"
 
@@ -148,3 +149,24 @@ def month3_retention(answer: Any, data: Any = None) -> None:
           hint="Average, unweighted, the month-3 share of the cohorts that started in 2023 — notebook 04, "
                "section 5 (同期群分析).")
     passed("month3_retention")
+
+
+def first_purchase_delay(answer: Any, data: Any = None) -> None:
+    """Median days (with fractions) from sign-up to the first purchase, over the customers who bought."""
+    data = resolve_data(data)
+    first = data.transactions.groupby("customer_id")["date"].min()
+    signup = data.customers.set_index("customer_id")["signup_date"].reindex(first.index)
+    delay = (first - signup).dt.total_seconds() / 86_400
+    expected = float(delay.median())
+    judge(assert_scalar_close, answer, expected, rtol=1e-3, what="your median delay",
+          mistakes=[("your delay is the mean: a few customers wait months, which pulls the mean far above the "
+                     "typical wait; give the median.", lambda: float(delay.mean())),
+                    ("your delay is in hours: give days (with fractions).", 24 * expected),
+                    ("your delay counts whole days only: a purchase a few hours after sign-up waited a fraction "
+                     "of a day.", lambda: float((first.dt.normalize() - signup.dt.normalize()).dt.days.median())),
+                    ("your delay runs to the last purchase: the wait ends at the first one.",
+                     lambda: float(((data.transactions.groupby("customer_id")["date"].max() - signup)
+                                    .dt.total_seconds() / 86_400).median()))],
+          hint="Per buyer, the time from signing up to the first order, in days; prospects have no first order "
+               "yet and stay out. A skewed wait is summarised by its median — notebook 04, section 4 (阶段迁移).")
+    passed("first_purchase_delay")

@@ -82,7 +82,7 @@ def bgnbd_params(answer, data=None) -> None:
                      lambda: expected.mul(pd.Series({"alpha": 7.0}).reindex(expected.index, fill_value=1.0)))],
           builds_on="exercise 2 (weekly_summary)",
           hint="Fit the BG/NBD model to the weekly summary and report its four parameters r, alpha, a, b — "
-               "notebook 08, section 3 (非契约型客户: BG/NBD 模型).")
+               "notebook 08, section 3 (非契约型客户：BG/NBD 模型).")
     passed("bgnbd_params")
 
 
@@ -96,7 +96,8 @@ def p_alive(answer, data=None) -> None:
                      lambda: 1 - expected)],
           builds_on="exercise 3 (bgnbd_params)",
           hint="The fitted BG/NBD model gives each customer's probability of still being active at the end of "
-               "the data; customers without repeat purchases have P(alive) = 1 — notebook 08, section 8.")
+               "the data; customers without repeat purchases have P(alive) = 1 — notebook 08, section 8 "
+               "(各细分群体的存活概率与 CLV).")
     passed("p_alive")
 
 
@@ -173,9 +174,18 @@ def segment_params(answer, data=None) -> None:
     """BG/NBD parameters fitted separately per acquisition channel (an observable segment): a
     DataFrame indexed by channel with columns r, alpha, a, b."""
     data = resolve_data(data)
-    assert_frame_matches(answer, _segment_params(data), rtol=1e-3, what="your per-channel parameters",
-                         hint="Attach data.customers' acquisition_channel to the weekly summary by customer_id "
-                              "(the latent segments of data.truth are not observable: they only judge the "
-                              "models), then fit one BetaGeoModel per channel (groupby) and stack the "
-                              "params_ as rows, one per channel.")
+    expected = _segment_params(data)
+
+    def pooled():
+        return pd.DataFrame([clv.BetaGeoModel().fit(_summary(data)).params_] * len(expected),
+                            index=expected.index)
+
+    judge(assert_frame_matches, answer, expected, rtol=1e-3, what="your per-channel parameters",
+          mistakes=[("your rows repeat the parameters of one model for everybody: fit a separate model on each "
+                     "channel's customers.", pooled)],
+          builds_on="exercise 2 (weekly_summary)",
+          hint="Attach each customer's acquisition channel (from the customer table) to the weekly summary by "
+               "customer_id — the latent segments of data.truth are not observable, they only judge the models — "
+               "then fit one BG/NBD model on each channel's customers and put their four parameters in one row "
+               "per channel — notebook 08, section 3 (非契约型客户：BG/NBD 模型).")
     passed("segment_params")

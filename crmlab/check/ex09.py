@@ -24,6 +24,7 @@ from crmlab.check.compare import (
 __all__ = [
     "CUTOFF", "HORIZON_DAYS", "ACTIVE_DAYS", "VALUE", "CONTACT_COST", "OFFER_COST", "ACCEPT_RATE",
     "churn_label", "recency_at_cutoff", "lift_by_quintile", "best_number_to_contact", "complaint_rates",
+    "brier_of_recency_model",
 ]
 
 CUTOFF = "2024-06-30"
@@ -69,10 +70,12 @@ def recency_at_cutoff(answer: Any, data: Any = None) -> None:
 
     judge(assert_series_matches, answer, expected, rtol=1e-6, what="your recency",
           mistakes=[("your recency uses purchases after the cutoff: that is leakage — only the history up to the "
-                     "cutoff day is known.", with_future)],
+                     "cutoff day is known.", with_future),
+                    ("your recency is one day too long: it counts to the midnight after the cutoff; count whole "
+                     "days to the cutoff day itself.", lambda: expected + 1)],
           builds_on="exercise 1 (churn_label)",
           hint="Whole days from the day of the last purchase up to the cutoff day (0 = bought on the cutoff day), "
-               "using only what was known then — notebook 09, section 2 (时点特征, 数据泄漏).")
+               "using only what was known then — notebook 09, section 2 (时点特征).")
     passed("recency_at_cutoff")
 
 
@@ -131,3 +134,36 @@ def complaint_rates(answer: Any, data: Any = None) -> None:
     passed("complaint_rates")
 
 
+
+
+def _recency_probability(data) -> tuple[pd.Series, pd.Series]:
+    """Labels and in-sample churn probabilities of a logistic regression on recency alone."""
+    from sklearn.linear_model import LogisticRegression
+
+    y = _labels(data).astype(int)
+    r = churn.churn_features(data, cutoff=CUTOFF, active_days=ACTIVE_DAYS)["recency_days"].reindex(y.index)
+    model = LogisticRegression().fit(r.to_frame().to_numpy(dtype=float), y.to_numpy())
+    return y, pd.Series(model.predict_proba(r.to_frame().to_numpy(dtype=float))[:, 1], index=y.index)
+
+
+def brier_of_recency_model(answer: Any, data: Any = None) -> None:
+    """Brier score of the churn probabilities of a logistic regression on recency (fitted on all customers)."""
+    data = resolve_data(data)
+    y, p = _recency_probability(data)
+    table = churn.brier_score(y, p)
+    expected = float(table["brier"].iloc[0])
+    judge(assert_scalar_close, answer, expected, rtol=1e-3, what="your Brier score",
+          mistakes=[("your Brier score is that of the raw score recency / max: it ranks customers but is not a "
+                     "probability; score the model's predicted probabilities.",
+                     lambda: float(churn.brier_score(y, _recency_score(data).reindex(y.index))["brier"].iloc[0])),
+                    ("your number is the reference score of predicting the churn rate for everyone: the exercise "
+                     "asks for the model's own score.", lambda: float(table["reference"].iloc[0])),
+                    ("your number is the skill score (1 - Brier / reference): the exercise asks for the Brier "
+                     "score itself.", lambda: float(table["skill"].iloc[0])),
+                    ("your number is the root of the Brier score: the score is the mean squared difference, "
+                     "without a square root.", expected ** 0.5)],
+          builds_on="exercise 2 (recency_at_cutoff)",
+          hint="The Brier score is the mean squared difference between each predicted probability and the 0/1 "
+               "label; lower is better, and it punishes probabilities that are too high or too low even when the "
+               "ranking is right — notebook 09, section 6 (概率校准).")
+    passed("brier_of_recency_model")

@@ -22,7 +22,7 @@ from crmlab.check.compare import (
 )
 
 __all__ = ["INACTIVITY_DAYS", "HORIZON_DAYS", "HAZARD_WIDTH", "tenure", "survival_at_one_year", "median_tenure",
-           "logrank_income", "hazard_by_month"]
+           "logrank_income", "hazard_by_month", "member_hazard_ratio"]
 
 INACTIVITY_DAYS = 90
 """A customer silent more than this many days before the observation end counts as churned."""
@@ -130,3 +130,29 @@ def hazard_by_month(answer: Any, data: Any = None) -> None:
           hint="Per 30-day interval: churns over the customers at risk, the censored of the interval counting "
                "half — notebook 10, section 4 (按在网时长的流失风险).")
     passed("hazard_by_month")
+
+
+def _member_table(data) -> pd.DataFrame:
+    t = _tenure(data)
+    member = data.customers.set_index("customer_id")["is_member"].reindex(t.index).astype(float)
+    return t.assign(is_member=member.to_numpy())
+
+
+def member_hazard_ratio(answer: Any, data: Any = None) -> None:
+    """Hazard ratio of members against non-members in a Cox model of tenure."""
+    data = resolve_data(data)
+    table = _member_table(data)
+    cox = survival.cox_model(table, duration="duration", event="churned", covariates="is_member")
+    expected = float(cox["hazard_ratio"].iloc[0])
+    judge(assert_scalar_close, answer, expected, rtol=1e-3, what="your hazard ratio",
+          mistakes=[("your answer is the coefficient (the log of the hazard ratio): the hazard ratio is its "
+                     "exponential.", float(cox["coef"].iloc[0])),
+                    ("your hazard ratio compares non-members with members: code membership as 1 for members.",
+                     1 / expected),
+                    ("your answer is the p-value: the exercise asks for the hazard ratio.",
+                     float(cox["p_value"].iloc[0]))],
+          builds_on="exercise 1 (tenure)",
+          hint="A Cox model leaves the baseline hazard free and multiplies it by one factor per covariate: the "
+               "hazard ratio (below 1: members churn more slowly at every tenure) — notebook 10, section 7 "
+               "(Cox 比例风险模型).")
+    passed("member_hazard_ratio")

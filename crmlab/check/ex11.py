@@ -1,4 +1,4 @@
-"""Checks for ``exercises/solutions/11_retention_and_winback.ipynb`` (挽留策略, 挽回流失客户).
+"""Checks for ``exercises/solutions/11_retention_and_winback.ipynb`` (客户挽留、流失客户挽回).
 
 Each check recomputes the expected answer from ``data`` with :mod:`crmlab.uplift`. Hints name the
 idea and the section of notebook 11; they never give the code. Exercise 5 judges the profit of
@@ -30,7 +30,7 @@ from crmlab.check.compare import (
 
 __all__ = [
     "HORIZON_DAYS", "ACTIVE_DAYS", "FEATURES", "MARGIN", "uplift_model",
-    "average_effect", "predicted_uplift", "qini", "contact_list", "true_profit",
+    "average_effect", "predicted_uplift", "qini", "contact_list", "true_profit", "normalised_qini",
 ]
 
 HORIZON_DAYS = 60
@@ -107,7 +107,7 @@ def average_effect(answer: Any, data: Any = None) -> None:
                     ("your effect is the ratio of the two retention rates: the exercise asks for their difference.",
                      rates.loc[1] / rates.loc[0])],
           hint="In a randomised experiment the average effect is the difference of the retention rates of the "
-               "treated and the control group — notebook 11, section 1 (挽留实验: 随机对照).")
+               "treated and the control group — notebook 11, section 1 (挽留实验：随机对照试验).")
     passed("average_effect")
 
 
@@ -202,3 +202,65 @@ def true_profit(answer: Any, data: Any = None, contacted: Any = None) -> None:
           hint="Over the customers of your list: value at risk × true uplift minus the offer cost, with the true "
                "uplift aligned on customer_id — notebook 11, section 5.")
     passed("true_profit")
+
+
+def _interval_parts(answer: Any) -> dict[str, float]:
+    """``estimate``, ``lower``, ``upper`` from a dict, a Series or a one-row table."""
+    if isinstance(answer, pd.DataFrame):
+        if len(answer) != 1:
+            fail(f"your answer is a table with {len(answer)} rows: give one row (or a dict) with estimate, lower "
+                 "and upper.")
+        answer = answer.iloc[0]
+    if isinstance(answer, pd.Series):
+        answer = answer.to_dict()
+    if not isinstance(answer, dict):
+        fail(f"your answer should be a dict (or a one-row table) with the keys estimate, lower and upper, but it "
+             f"is a {type(answer).__name__}.")
+    missing = [k for k in ("estimate", "lower", "upper") if k not in answer]
+    if missing:
+        fail(f"your answer has no {', '.join(missing)}: give estimate, lower and upper.")
+    out = {}
+    for k in ("estimate", "lower", "upper"):
+        try:
+            out[k] = float(answer[k])
+        except (TypeError, ValueError):
+            fail(f"your {k} is not a number ({answer[k]!r}).")
+        if not np.isfinite(out[k]):
+            fail(f"your {k} is not a finite number ({out[k]!r}).")
+    return out
+
+
+def normalised_qini(answer: Any, data: Any = None) -> None:
+    """Normalised Qini of the two-model ranking with a 95 % bootstrap interval (any seed, a few hundred
+    replicates): the estimate must match; the interval must hold it and lie close to the reference one."""
+    data = resolve_data(data)
+    tab = _table(data)
+    pred = _uplift(data, tab)
+    y, t = tab["retained"], tab["treated"]
+    got = _interval_parts(answer)
+    expected = uplift.qini_auc_score(y, t, pred)
+    hint = ("Normalised, the Qini area is divided by that of the perfect ranking, so 1 is perfect and 0 is "
+            "random; the interval comes from resampling customers within the treated and the control group "
+            "— notebook 11, section 4 (增益曲线与 Qini 曲线).")
+    judge(assert_scalar_close, got["estimate"], expected, rtol=1e-4, atol=1e-7, what="your normalised Qini",
+          mistakes=[("your estimate is the Qini coefficient of exercise 3, not normalised by the perfect "
+                     "ranking's area.", lambda: uplift.qini_coefficient(y, t, pred)),
+                    ("your estimate ranks customers from the lowest uplift first: rank the highest uplift first.",
+                     lambda: uplift.qini_auc_score(y, t, -pred)),
+                    ("your estimate is the normalised area under the uplift curve (AUUC): the exercise asks for "
+                     "the Qini.", lambda: uplift.uplift_auc_score(y, t, pred))],
+          builds_on="exercise 2 (predicted_uplift)", hint=hint)
+    if not got["lower"] <= got["estimate"] <= got["upper"]:
+        fail("your interval does not contain your estimate: give the lower and the upper end of the 95 % "
+             "bootstrap interval around it.", hint)
+    ref = uplift.uplift_score_interval(y, t, pred, metric="qini", n_boot=200, confidence=0.95, random_state=0)
+    lo, hi = float(ref["lower"].iloc[0]), float(ref["upper"].iloc[0])
+    width = hi - lo
+    if got["upper"] - got["lower"] < 0.5 * width:
+        fail("your interval is too narrow for a 95 % bootstrap interval: resample whole customers with "
+             "replacement, within each group, and take the 2.5 % and 97.5 % quantiles.", hint)
+    if abs(got["lower"] - lo) > 0.4 * width or abs(got["upper"] - hi) > 0.4 * width:
+        fail("your interval is not where a 95 % bootstrap interval of this ranking lies: resample the "
+             "customers (with replacement, within the treated and the control group), recompute the "
+             "normalised Qini each time, and take the 2.5 % and 97.5 % quantiles.", hint)
+    passed("normalised_qini")

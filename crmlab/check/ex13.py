@@ -149,7 +149,7 @@ def unresolved_complaint_effect(answer: Any, data: CRMData | None = None) -> Non
                      "and inquiries fixed in the same regression.", alone)],
           hint="Regress csat on the experiences before the survey (resolved complaint, unresolved complaint, "
                "inquiry) together and read the coefficient of the unresolved complaint — notebook 13, section 7 "
-               "(关键时刻: 满意度).")
+               "(满意度的关键时刻).")
     passed("unresolved_complaint_effect")
 
 
@@ -169,5 +169,5 @@ def repurchase_effect(answer: Any, data: CRMData | None = None) -> None:
                     ("your effect comes from a linear model: the exercise asks for the average marginal effect of a "
                      "logit.", ols)],
           hint="A logit of repurchase within 180 days on the unresolved and slow-resolution marks; the effect is "
-               "the average marginal effect, in probability points — notebook 13, section 9 (关键时刻: 复购).")
+               "the average marginal effect, in probability points — notebook 13, section 9 (复购的关键时刻).")
     passed("repurchase_effect")

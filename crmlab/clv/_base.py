@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import optimize, stats
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
@@ -389,7 +390,7 @@ class _RFTModel(_BaseModel):
     _has_time_unit = True
 
     def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
-            recency_col: str = "recency", T_col: str = "T", weights=None,
+            recency_col: str = "recency", T_col: str = "T", weights: str | ArrayLike | None = None,
             time_unit: str | None = None) -> _RFTModel:
         """Fit the model to a customer summary by maximum likelihood.
 

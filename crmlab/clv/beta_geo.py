@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from crmlab.clv._base import _check_count, _RFTModel
@@ -185,8 +186,9 @@ class BetaGeoModel(_RFTModel):
         rate = max(np.dot(w, x) / max(np.dot(w, T), 1e-12), 1e-6)
         return np.array([1.0, 1.0 / rate, 1.0, 3.0])
 
-    def predict_purchases(self, summary: pd.DataFrame, t, *, frequency_col=None, recency_col=None,
-                          T_col=None) -> pd.Series:
+    def predict_purchases(self, summary: pd.DataFrame, t: ArrayLike, *, frequency_col: str | None = None,
+                          recency_col: str | None = None,
+                          T_col: str | None = None) -> pd.Series:
         """Expected number of purchases in the next ``t`` time units, per customer.
 
         Equation (10) of Fader, Hardie & Lee (2005): E[X(T, T+t) | x, t_x, T].
@@ -202,14 +204,15 @@ class BetaGeoModel(_RFTModel):
         t = self._check_t(t)
         return self._as_series(_bgnbd_conditional_expected(self._params(), t, x, tx, T), summary, "expected_purchases")
 
-    def probability_alive(self, summary: pd.DataFrame, *, frequency_col=None, recency_col=None,
-                          T_col=None) -> pd.Series:
+    def probability_alive(self, summary: pd.DataFrame, *, frequency_col: str | None = None,
+                          recency_col: str | None = None,
+                          T_col: str | None = None) -> pd.Series:
         """P(customer still alive at T | x, t_x, T); 1 for customers without repeat purchases."""
         x, tx, T = self._rft(summary, frequency_col, recency_col, T_col)
         p = np.where(x == 0, 1.0, expit(-_bgnbd_log_odds_dead(self._params(), x, tx, T)))
         return self._as_series(p, summary, "p_alive")
 
-    def expected_purchases_new(self, t):
+    def expected_purchases_new(self, t: ArrayLike) -> np.ndarray:
         """Expected repeat purchases in ``(0, t]`` of a new customer (equation 9).
 
         >>> from crmlab.clv import BetaGeoModel
@@ -222,7 +225,7 @@ class BetaGeoModel(_RFTModel):
         hyp = hyp2f1(r, b, a + b - 1, t / (alpha + t))
         return (a + b - 1) / (a - 1) * (1 - hyp * (alpha / (alpha + t)) ** r)
 
-    def probability_of_purchases(self, t, n):
+    def probability_of_purchases(self, t: float, n: int) -> float:
         """P(X(t) = n): probability that a new customer makes ``n`` repeat purchases in ``t`` (eq. 8)."""
         r, alpha, a, b = self._params()
         t = float(self._check_t(t))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.special import betaln, gammaln
 from scipy.special import gammaln as _lg
 from sklearn.utils.validation import check_is_fitted
@@ -92,7 +93,7 @@ class BetaGeoBetaBinomModel(_BaseModel):
         return _bgbb_loglik(params, x, tx, n)
 
     def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
-            recency_col: str = "recency", n_periods_col: str = "periods", weights=None) -> BetaGeoBetaBinomModel:
+            recency_col: str = "recency", n_periods_col: str = "periods", weights: str | ArrayLike | None = None) -> BetaGeoBetaBinomModel:
         """Fit to (frequency, recency, number of opportunities) per customer or pattern.
 
         Time is counted in opportunities (whole periods), so the model records no time unit.
@@ -121,8 +122,8 @@ class BetaGeoBetaBinomModel(_BaseModel):
                            recency_col or getattr(self, "recency_col_", "recency"),
                            n_periods_col or getattr(self, "n_periods_col_", "periods"))
 
-    def probability_alive(self, summary: pd.DataFrame, future_periods: int = 0, *, frequency_col=None,
-                          recency_col=None, n_periods_col=None) -> pd.Series:
+    def probability_alive(self, summary: pd.DataFrame, future_periods: int = 0, *, frequency_col: str | None = None,
+                          recency_col: str | None = None, n_periods_col: str | None = None) -> pd.Series:
         """P(alive ``future_periods`` opportunities after the last observed one | x, t_x, n).
 
         ``future_periods=1`` is P(alive at the next opportunity), equation (11) of
@@ -135,8 +136,9 @@ class BetaGeoBetaBinomModel(_BaseModel):
                    + betaln(gamma, delta + n + m) - betaln(gamma, delta))
         return pd.Series(np.exp(log_num - _bgbb_loglik(p, x, tx, n)), index=summary.index, name="p_alive")
 
-    def predict_purchases(self, summary: pd.DataFrame, periods: int, *, frequency_col=None, recency_col=None,
-                          n_periods_col=None) -> pd.Series:
+    def predict_purchases(self, summary: pd.DataFrame, periods: int, *, frequency_col: str | None = None,
+                          recency_col: str | None = None,
+                          n_periods_col: str | None = None) -> pd.Series:
         """Expected purchases at the next ``periods`` opportunities, per customer (eq. 13)."""
         m = check_positive_int(periods, name="periods", minimum=0)
         x, tx, n = self._xtn(summary, frequency_col, recency_col, n_periods_col)

@@ -8,14 +8,18 @@ at her own historical repeat rate, ``frequency / T`` (:class:`HistoricalRateBase
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.utils.validation import check_is_fitted
 
 from crmlab import time as crm_time
 from crmlab._estimator import TextReprEstimator
 from crmlab.clv._base import _check_rft, _check_same_unit, _fit_time_unit, _weights
 from crmlab.data import columns as C
+from crmlab.time import DateLike
 from crmlab.validation import (
     check_array,
     check_frame,
@@ -55,7 +59,7 @@ class HistoricalRateBaseline(TextReprEstimator):
     _label = "historical rate"
 
     def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
-            recency_col: str = "recency", T_col: str = "T", weights=None,
+            recency_col: str = "recency", T_col: str = "T", weights: str | ArrayLike | None = None,
             time_unit: str | None = None) -> HistoricalRateBaseline:
         """Pool the repeat rate of ``summary`` (``y`` is ignored; ``time_unit`` as in BetaGeoModel.fit)."""
         unit = _fit_time_unit(type(self).__name__, summary, time_unit)
@@ -68,7 +72,7 @@ class HistoricalRateBaseline(TextReprEstimator):
         self.time_unit_ = unit
         return self
 
-    def predict_purchases(self, summary: pd.DataFrame, t, *, frequency_col: str | None = None,
+    def predict_purchases(self, summary: pd.DataFrame, t: ArrayLike, *, frequency_col: str | None = None,
                           recency_col: str | None = None, T_col: str | None = None) -> pd.Series:
         """Each customer's own repeat rate times ``t`` (in ``time_unit_``)."""
         check_is_fitted(self, "rate_")
@@ -78,7 +82,7 @@ class HistoricalRateBaseline(TextReprEstimator):
         rate = np.where(T > 0, x / np.where(T > 0, T, 1.0), self.rate_)
         return pd.Series(rate * _check_horizon(t), index=summary.index, name="expected_purchases")
 
-    def expected_purchases_new(self, t) -> np.ndarray:
+    def expected_purchases_new(self, t: ArrayLike) -> np.ndarray:
         """The pooled rate times ``t`` (in ``time_unit_``)."""
         check_is_fitted(self, "rate_")
         return self.rate_ * _check_horizon(t)
@@ -207,7 +211,7 @@ def conditional_expectation_table(predictions: pd.DataFrame, *, max_frequency: i
     return table.rename(columns={actual_col: "actual"})
 
 
-def tracking_table(model, transactions: pd.DataFrame, *, cutoff, observation_end,
+def tracking_table(model: Any, transactions: pd.DataFrame, *, cutoff: DateLike, observation_end: DateLike,
                    customer_col: str = C.CUSTOMER, date_col: str = C.DATE, time_unit: str | None = None,
                    baseline: HistoricalRateBaseline | None = None) -> pd.DataFrame:
     """Repeat transactions of a cohort per period, actual vs expected by the model.
@@ -306,7 +310,7 @@ def _probability_and_outcome(p_alive, alive):
     return p, y
 
 
-def alive_brier_score(p_alive, alive) -> float:
+def alive_brier_score(p_alive: ArrayLike, alive: ArrayLike) -> float:
     """Brier score of P(alive) against the true status (lower is better; 0.25 = coin flip).
 
     >>> round(alive_brier_score([0.9, 0.2], [True, False]), 3)   # ((0.1)**2 + 0.2**2) / 2
@@ -318,7 +322,8 @@ def alive_brier_score(p_alive, alive) -> float:
     return float(brier_score_loss(y, p))
 
 
-def alive_calibration_table(p_alive, alive, *, n_bins: int = 10, strategy: str = "quantile") -> pd.DataFrame:
+def alive_calibration_table(p_alive: ArrayLike, alive: ArrayLike, *, n_bins: int = 10,
+                            strategy: str = "quantile") -> pd.DataFrame:
     """Calibration of P(alive): mean predicted vs observed share alive per bin.
 
     ``strategy="quantile"`` puts about the same number of customers in each bin,

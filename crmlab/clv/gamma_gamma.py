@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 from sklearn.utils.validation import check_is_fitted
 
@@ -104,7 +105,7 @@ class GammaGammaModel(_BaseModel):
         return np.array([1.0, 2.0, max(float(np.dot(w, m) / w.sum()), 1e-6)])
 
     def fit(self, summary: pd.DataFrame, y: object = None, *, frequency_col: str = "frequency",
-            monetary_col: str = "monetary_value", weights=None) -> GammaGammaModel:
+            monetary_col: str = "monetary_value", weights: str | ArrayLike | None = None) -> GammaGammaModel:
         """Fit to repeat buyers' number of repeat purchases and mean repeat spend.
 
         Spend per purchase does not depend on a time unit, so the model records none.
@@ -127,8 +128,8 @@ class GammaGammaModel(_BaseModel):
         self.frequency_col_, self.monetary_col_ = frequency_col, monetary_col
         return self._fit_patterns((x, m), w)
 
-    def conditional_expected_spend(self, summary: pd.DataFrame, *, frequency_col=None,
-                                   monetary_col=None) -> pd.Series:
+    def conditional_expected_spend(self, summary: pd.DataFrame, *, frequency_col: str | None = None,
+                                   monetary_col: str | None = None) -> pd.Series:
         """E[mean spend | x, z-bar] per customer; the population mean for ``frequency = 0``.
 
         >>> import crmlab as crm

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from crmlab.clv._base import _check_count, _RFTModel
@@ -77,16 +78,18 @@ class ModifiedBetaGeoModel(_RFTModel):
         rate = max(np.dot(w, x) / max(np.dot(w, T), 1e-12), 1e-6)
         return np.array([1.0, 1.0 / rate, 1.0, 3.0])
 
-    def probability_alive(self, summary: pd.DataFrame, *, frequency_col=None, recency_col=None,
-                          T_col=None) -> pd.Series:
+    def probability_alive(self, summary: pd.DataFrame, *, frequency_col: str | None = None,
+                          recency_col: str | None = None,
+                          T_col: str | None = None) -> pd.Series:
         """P(alive at T | x, t_x, T); below 1 even without repeat purchases."""
         x, tx, T = self._rft(summary, frequency_col, recency_col, T_col)
         r, alpha, a, b = self._params()
         log_odds_dead = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
         return self._as_series(expit(-log_odds_dead), summary, "p_alive")
 
-    def predict_purchases(self, summary: pd.DataFrame, t, *, frequency_col=None, recency_col=None,
-                          T_col=None) -> pd.Series:
+    def predict_purchases(self, summary: pd.DataFrame, t: ArrayLike, *, frequency_col: str | None = None,
+                          recency_col: str | None = None,
+                          T_col: str | None = None) -> pd.Series:
         """Expected purchases in the next ``t`` per customer (Batislam et al. 2007)."""
         x, tx, T = self._rft(summary, frequency_col, recency_col, T_col)
         t = self._check_t(t)
@@ -96,14 +99,14 @@ class ModifiedBetaGeoModel(_RFTModel):
         den = 1 + (a / (b + x)) * ((alpha + T) / (alpha + tx)) ** (r + x)
         return self._as_series(num / den, summary, "expected_purchases")
 
-    def expected_purchases_new(self, t):
+    def expected_purchases_new(self, t: ArrayLike) -> np.ndarray:
         """Expected repeat purchases in ``(0, t]`` of a new customer."""
         r, alpha, a, b = self._params()
         t = self._check_t(t)
         hyp = hyp2f1(r, b + 1, a + b, t / (alpha + t))
         return b / (a - 1) * (1 - hyp * (alpha / (alpha + t)) ** r)
 
-    def probability_of_purchases(self, t, n):
+    def probability_of_purchases(self, t: float, n: int) -> float:
         """P(X(t) = n) for a new customer."""
         r, alpha, a, b = self._params()
         t = float(self._check_t(t))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.special import betaln, gammaln, hyp2f1, logsumexp
 
 from crmlab.clv._base import _check_count, _RFTModel
@@ -129,8 +130,9 @@ class ParetoNBDModel(_RFTModel):
         scale = max(np.dot(w, T) / w.sum(), 1e-6)
         return np.array([1.0, 1.0 / rate, 1.0, scale])
 
-    def probability_alive(self, summary: pd.DataFrame, *, frequency_col=None, recency_col=None,
-                          T_col=None) -> pd.Series:
+    def probability_alive(self, summary: pd.DataFrame, *, frequency_col: str | None = None,
+                          recency_col: str | None = None,
+                          T_col: str | None = None) -> pd.Series:
         """P(alive at T | x, t_x, T) (Fader & Hardie 2005, equation 36)."""
         x, tx, T = self._rft(summary, frequency_col, recency_col, T_col)
         p = self._params()
@@ -139,22 +141,24 @@ class ParetoNBDModel(_RFTModel):
                      + _log_A0(p, x, tx, T))
         return self._as_series(1.0 / (1.0 + np.exp(log_ratio)), summary, "p_alive")
 
-    def predict_purchases(self, summary: pd.DataFrame, t, *, frequency_col=None, recency_col=None,
-                          T_col=None) -> pd.Series:
+    def predict_purchases(self, summary: pd.DataFrame, t: ArrayLike, *, frequency_col: str | None = None,
+                          recency_col: str | None = None,
+                          T_col: str | None = None) -> pd.Series:
         """Expected purchases in the next ``t`` per customer (Fader & Hardie 2005, eq. 41)."""
         x, tx, T = self._rft(summary, frequency_col, recency_col, T_col)
         t = self._check_t(t)
         p = self._params()
         return self._as_series(_pnbd_conditional_expected(p, t, x, tx, T), summary, "expected_purchases")
 
-    def expected_purchases_new(self, t):
+    def expected_purchases_new(self, t: ArrayLike) -> np.ndarray:
         """Expected repeat purchases in ``(0, t]`` of a new customer (equation 27)."""
         r, alpha, s, beta = self._params()
         t = self._check_t(t)
         return r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + t)) ** (s - 1))
 
-    def probability_of_purchases(self, t, n, summary: pd.DataFrame, *, frequency_col=None, recency_col=None,
-                                 T_col=None) -> pd.Series:
+    def probability_of_purchases(self, t: ArrayLike, n: ArrayLike, summary: pd.DataFrame, *,
+                                 frequency_col: str | None = None, recency_col: str | None = None,
+                                 T_col: str | None = None) -> pd.Series:
         """P(n purchases in the next ``t`` | x, t_x, T) per customer.
 
         Fader, Hardie & Shang's conditional PMF (note 028, equation 16).

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.special import betaln, hyp2f1
 
 from crmlab.clv._base import _BaseModel, _check_integer_valued
@@ -60,7 +61,7 @@ class ShiftedBetaGeometricModel(_BaseModel):
     def _loglik(self, params, t, censored):
         return _sbg_loglik(params, t, censored)
 
-    def fit(self, active, y: object = None) -> ShiftedBetaGeometricModel:
+    def fit(self, active: ArrayLike, y: object = None) -> ShiftedBetaGeometricModel:
         """Fit to the number of customers still active at the start (period 0) and after
         each period 1, 2, ..., T of one cohort.
 
@@ -101,19 +102,19 @@ class ShiftedBetaGeometricModel(_BaseModel):
             raise ValueError(f"{name} must be whole periods >= {minimum}, got {t!r}.")
         return arr
 
-    def survival(self, t) -> np.ndarray:
+    def survival(self, t: ArrayLike) -> np.ndarray:
         """S(t): share of the cohort still active after ``t`` periods."""
         alpha, beta = self._params()
         t = self._periods(t)
         return np.exp(betaln(alpha, beta + t) - betaln(alpha, beta))
 
-    def churn_probability(self, t) -> np.ndarray:
+    def churn_probability(self, t: ArrayLike) -> np.ndarray:
         """P(T = t): probability of churning exactly at the end of period ``t`` (t >= 1)."""
         alpha, beta = self._params()
         t = self._periods(t, minimum=1)
         return np.exp(betaln(alpha + 1, beta + t - 1) - betaln(alpha, beta))
 
-    def retention_rate(self, t) -> np.ndarray:
+    def retention_rate(self, t: ArrayLike) -> np.ndarray:
         """Aggregate retention rate r_t = S(t) / S(t-1) (t >= 1); rises with t."""
         alpha, beta = self._params()
         t = self._periods(t, minimum=1)

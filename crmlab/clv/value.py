@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.utils.validation import check_is_fitted
 
 from crmlab import time as crm_time
@@ -27,7 +28,8 @@ def _number_or_array(value, name: str) -> float | np.ndarray:
     return check_array(value, name=name)
 
 
-def simple_clv(margin, retention, discount_rate, *, horizon: int | None = None) -> float | np.ndarray:
+def simple_clv(margin: ArrayLike, retention: ArrayLike, discount_rate: ArrayLike, *,
+               horizon: int | None = None) -> float | np.ndarray:
     """The course's retention-based CLV: the discounted margins of a customer who stays
     each period with probability ``retention``.
 

@@ -12,6 +12,7 @@ dtypes of :data:`crmlab.data.schema.TABLES`.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
@@ -107,7 +108,8 @@ class CRMData:
         period = f"{self.observation_start.date()} to {self.observation_end.date()}"
         return f"CRMData({len(self.customers):,} customers, {period})\n{rows}"
 
-    def save(self, directory, format: str = "csv", *, progress=None) -> Path:
+    def save(self, directory: str | os.PathLike[str], format: str = "csv", *,
+             progress: Callable[[float, str], object] | None = None) -> Path:
         """Write every table (and ``meta.json``) to ``directory``; :meth:`load` reads it back exactly.
 
         ``progress``, if given, is called as ``progress(fraction_done, table_name)`` before
@@ -142,7 +144,7 @@ class CRMData:
         return directory
 
     @classmethod
-    def load(cls, directory) -> CRMData:
+    def load(cls, directory: str | os.PathLike[str]) -> CRMData:
         """Read a dataset written by :meth:`save` (CSV or parquet), with the schema's dtypes."""
         directory = Path(directory)
         meta_path = directory / "meta.json"

@@ -48,7 +48,7 @@ def check_schema(columns: list[str], *, customer_col: str, date_col: str, amount
     V.require_columns(pd.DataFrame(columns=columns), required, name=name)
 
 
-def _scalars(expr: Any) -> dict:
+def _scalars(expr: Any) -> dict[str, Any]:
     with quiet_spark():
         return expr.execute().iloc[0].to_dict()
 
@@ -62,7 +62,7 @@ def _first(table: Any, value: Any, where: Any) -> Any:
 
 def audit_table(table: Any, columns: list[str], *, customer_col: str, date_col: str, amount_col: str | None,
                 observation_end: pd.Timestamp | None = None, exclude_after: bool = False,
-                name: str = "transactions") -> dict:
+                name: str = "transactions") -> dict[str, Any]:
     """Check a log bound to an engine as the pandas reference checks a DataFrame.
 
     Parameters
@@ -88,7 +88,7 @@ def audit_table(table: Any, columns: list[str], *, customer_col: str, date_col: 
     date_is_text, date_is_time = dtype.is_string(), dtype.is_timestamp() or dtype.is_date()
     amount_type = schema[amount_col] if amount_col is not None else None
     amount_is_number = amount_type is not None and amount_type.is_numeric() and not amount_type.is_boolean()
-    amount_is_float = amount_is_number and amount_type.is_floating()
+    amount_is_float = amount_type is not None and amount_is_number and amount_type.is_floating()
 
     raw = table[date_col]
     date = raw.try_cast("timestamp") if date_is_text else raw.cast("timestamp") if date_is_time else None

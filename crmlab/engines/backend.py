@@ -82,7 +82,7 @@ def run(kind: str, transactions: Any, *, engine: Any, **kwargs: Any) -> pd.DataF
 @contextlib.contextmanager
 def checked_source(transactions: Any, engine: Any, *, customer_col: str, date_col: str,
                     amount_col: str | None, observation_end: pd.Timestamp | None = None,
-                    exclude_after: bool = False) -> Iterator[tuple[Source, dict]]:
+                    exclude_after: bool = False) -> Iterator[tuple[Source, dict[str, Any]]]:
     """The log checked as the pandas reference checks it, bound to ``engine``; and its facts.
 
     Facts: ``rows`` and ``earliest`` (the first date left after ``exclude_after``).
@@ -92,6 +92,7 @@ def checked_source(transactions: Any, engine: Any, *, customer_col: str, date_co
         # the pandas checks themselves (no copy of the data: pandas copies on write only)
         tx = V.check_transactions(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
                                   observation_end=observation_end, exclude_after=exclude_after)
+        facts: dict[str, Any]
         if tx.empty:
             facts = {"rows": 0, "earliest": None}
         else:
@@ -128,7 +129,7 @@ def _indexed(df: pd.DataFrame, customer_col: str) -> pd.DataFrame:
     return df.drop(columns=customer_col).set_axis(index, axis=0)
 
 
-def collect_per_customer(source: Source, facts: dict, query: Callable[[Any], Any], customer_col: str) -> pd.DataFrame:
+def collect_per_customer(source: Source, facts: dict[str, Any], query: Callable[[Any], Any], customer_col: str) -> pd.DataFrame:
     """Run a per-customer ``query`` (a function of the log's table) and collect it.
 
     A large pandas frame on DuckDB is aggregated in customer buckets, one after another
@@ -159,11 +160,11 @@ def _with_unit(table: pd.DataFrame, time_unit: str) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- the tables
-def _customer_summary(transactions, engine, *, observation_end: pd.Timestamp, customer_col: str,
+def _customer_summary(transactions: Any, engine: Any, *, observation_end: pd.Timestamp, customer_col: str,
                       date_col: str, amount_col: str | None, time_unit: str) -> pd.DataFrame:
     with checked_source(transactions, engine, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
                          observation_end=observation_end) as (src, facts):
-        def query(t):
+        def query(t: Any) -> Any:
             return queries.customer_summary_query(t, customer_col=customer_col, date_col=date_col,
                                                   amount_col=amount_col, observation_end=observation_end,
                                                   time_unit=time_unit)
@@ -171,27 +172,27 @@ def _customer_summary(transactions, engine, *, observation_end: pd.Timestamp, cu
         return _with_unit(collect_per_customer(src, facts, query, customer_col), time_unit)
 
 
-def _rfm_table(transactions, engine, *, observation_end: pd.Timestamp, customer_col: str, date_col: str,
+def _rfm_table(transactions: Any, engine: Any, *, observation_end: pd.Timestamp, customer_col: str, date_col: str,
                amount_col: str, exclude_after: bool = False) -> pd.DataFrame:
     with checked_source(transactions, engine, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
                          observation_end=observation_end, exclude_after=exclude_after) as (src, facts):
         if facts["rows"] == 0 or pd.Timestamp(facts["earliest"]).normalize() > observation_end.normalize():
             raise _no_orders(observation_end)
-        def query(t):
+        def query(t: Any) -> Any:
             return queries.rfm_query(t, observation_end=observation_end, customer_col=customer_col,
                                      date_col=date_col, amount_col=amount_col)
 
         return collect_per_customer(src, facts, query, customer_col)
 
 
-def _calibration_holdout(transactions, engine, *, cutoff: pd.Timestamp, observation_end: pd.Timestamp,
+def _calibration_holdout(transactions: Any, engine: Any, *, cutoff: pd.Timestamp, observation_end: pd.Timestamp,
                          customer_col: str, date_col: str, amount_col: str | None, time_unit: str) -> pd.DataFrame:
     with checked_source(transactions, engine, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
                          observation_end=observation_end) as (src, facts):
         if pd.Timestamp(facts["earliest"]).normalize() > cutoff.normalize():
             raise ValueError(f"transactions has no purchases on or before cutoff={cutoff.date()}; "
                              f"choose a later cutoff.")
-        def query(t):
+        def query(t: Any) -> Any:
             return queries.calibration_holdout_query(t, cutoff=cutoff, observation_end=observation_end,
                                                      customer_col=customer_col, date_col=date_col,
                                                      amount_col=amount_col, time_unit=time_unit)
@@ -199,7 +200,7 @@ def _calibration_holdout(transactions, engine, *, cutoff: pd.Timestamp, observat
         return _with_unit(collect_per_customer(src, facts, query, customer_col), time_unit)
 
 
-def _cohort_retention(transactions, engine, *, period: str, customer_col: str, date_col: str,
+def _cohort_retention(transactions: Any, engine: Any, *, period: str, customer_col: str, date_col: str,
                       normalize: bool) -> pd.DataFrame:
     with checked_source(transactions, engine, customer_col=customer_col, date_col=date_col,
                          amount_col=None) as (src, _):
@@ -226,7 +227,7 @@ def cohort_table(long: pd.DataFrame, period: str, normalize: bool) -> pd.DataFra
     return counts
 
 
-_RUNNERS = {"customer_summary": _customer_summary, "rfm_table": _rfm_table,
+_RUNNERS: dict[str, Callable[..., pd.DataFrame]] = {"customer_summary": _customer_summary, "rfm_table": _rfm_table,
             "calibration_holdout": _calibration_holdout, "cohort_retention": _cohort_retention}
 
 

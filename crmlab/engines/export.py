@@ -28,7 +28,7 @@ __all__ = ["summarize"]
 
 def summarize(
     source: Any,
-    out: str | os.PathLike,
+    out: str | os.PathLike[str],
     *,
     observation_end: Any,
     customer_col: str = C.CUSTOMER,
@@ -36,7 +36,7 @@ def summarize(
     amount_col: str | None = C.AMOUNT,
     time_unit: str = "D",
     engine: Any = None,
-) -> dict:
+) -> dict[str, Any]:
     """Write the customer summary of a log to a parquet or CSV file, through DuckDB or Spark.
 
     The table is :func:`crmlab.features.customer_summary`'s, with the customer id as a
@@ -78,9 +78,10 @@ def summarize(
             "engine='pandas', ...) and write the result."
         )
     name = engine_name(engine)
-    kwargs = dict(customer_col=customer_col, date_col=date_col, amount_col=amount_col)
-    with checked_source(source, engine, observation_end=end, **kwargs) as (src, facts):
-        expr = queries.customer_summary_query(src.table, observation_end=end, time_unit=time_unit, **kwargs)
+    with checked_source(source, engine, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+                        observation_end=end) as (src, facts):
+        expr = queries.customer_summary_query(src.table, customer_col=customer_col, date_col=date_col,
+                                              amount_col=amount_col, observation_end=end, time_unit=time_unit)
         if name == "duckdb":   # straight from the input files to the output file
             (src.backend.to_parquet if kind == "parquet" else src.backend.to_csv)(expr, out)
             written = src.backend.read_parquet(str(out)) if kind == "parquet" else src.backend.read_csv(str(out))

@@ -29,7 +29,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
 
-from crmlab.time import TIME_UNITS
+from crmlab.time import TIME_UNITS, DateLike
 
 __all__ = [
     "customer_summary_query",
@@ -44,7 +44,7 @@ _EPOCH = pd.Timestamp("1970-01-01")
 _DAY, _AMOUNT = "_day", "_amount"
 
 
-def day_number(value) -> int:
+def day_number(value: DateLike) -> int:
     """Days from 1970-01-01 to the calendar day of ``value`` (a date-like scalar).
 
     >>> day_number("1970-01-02 23:59")
@@ -89,7 +89,7 @@ def _as_day(column: ibis.Value) -> ibis.Value:
     return _as_date(column).epoch_days()
 
 
-def _date_literal(value) -> ibis.Value:
+def _date_literal(value: DateLike) -> ibis.Value:
     return ibis.literal(pd.Timestamp(value).date(), type="date")
 
 
@@ -131,14 +131,15 @@ def _summary(days: ibis.Table, customer_col: str, end_day: int, unit: float, wit
 
 
 def customer_summary_query(t: ibis.Table, *, customer_col: str, date_col: str, amount_col: str | None,
-                           observation_end, time_unit: str) -> ibis.Table:
+                           observation_end: DateLike, time_unit: str) -> ibis.Table:
     """frequency, recency, T [, monetary_value] per customer (see :func:`crmlab.features.customer_summary`)."""
     days = _purchase_days(t, customer_col, date_col, amount_col)
     summary = _summary(days, customer_col, day_number(observation_end), TIME_UNITS[time_unit], amount_col is not None)
     return summary.order_by(customer_col)
 
 
-def rfm_query(t: ibis.Table, *, observation_end, customer_col: str, date_col: str, amount_col: str) -> ibis.Table:
+def rfm_query(t: ibis.Table, *, observation_end: DateLike, customer_col: str, date_col: str,
+              amount_col: str) -> ibis.Table:
     """recency_days, n_orders, total_spend per customer up to the day of ``observation_end``.
 
     The R, F and M columns of :func:`crmlab.features.rfm_table`. Orders after the day of
@@ -153,7 +154,7 @@ def rfm_query(t: ibis.Table, *, observation_end, customer_col: str, date_col: st
                     total_spend=g._total.cast("float64")).order_by(customer_col)
 
 
-def calibration_holdout_query(t: ibis.Table, *, cutoff, observation_end, customer_col: str,
+def calibration_holdout_query(t: ibis.Table, *, cutoff: DateLike, observation_end: DateLike, customer_col: str,
                               date_col: str, amount_col: str | None, time_unit: str) -> ibis.Table:
     """Summary up to the day of ``cutoff`` plus holdout outcomes (see :func:`crmlab.features.calibration_holdout`)."""
     cal_day, end_day, unit = day_number(cutoff), day_number(observation_end), TIME_UNITS[time_unit]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 
 from crmlab.validation import check_frame
 
@@ -14,7 +17,7 @@ _ORDER = ["key", "develop", "maintain", "opportunistic"]
 
 
 def portfolio_matrix(data: pd.DataFrame, *, x: str = "value", y: str = "attractiveness", hue: str = "quadrant",
-                     ax=None, log: bool = True, **kwargs):
+                     ax: Axes | None = None, log: bool = True, **kwargs: Any) -> Axes:
     """Scatter the accounts of :func:`crmlab.accounts.account_portfolio`: current value × attractiveness.
 
     The dashed lines are the medians that split the four quadrants (关键/发展/维持/普通客户).
@@ -40,7 +43,7 @@ def portfolio_matrix(data: pd.DataFrame, *, x: str = "value", y: str = "attracti
     return ax
 
 
-def pipeline_funnel(conversion: pd.DataFrame, *, ax=None, **kwargs):
+def pipeline_funnel(conversion: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Bars of the opportunities entering each stage (:func:`crmlab.pipeline.stage_conversion`),
     labelled with the stage's conversion.
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.colors import Colormap
 from sklearn.utils.validation import check_is_fitted
 
 from crmlab import time as crm_time
@@ -13,7 +17,7 @@ from crmlab.validation import check_frame, check_positive_int
 
 __all__ = ["tracking_plot", "conditional_expectation_plot", "alive_matrix_plot", "alive_calibration_plot"]
 
-_STYLE = {"actual": dict(color="black", lw=2), "baseline": dict(color="grey", ls=":", lw=1.5)}
+_STYLE: dict[str, dict[str, Any]] = {"actual": dict(color="black", lw=2), "baseline": dict(color="grey", ls=":", lw=1.5)}
 
 
 def _ax(ax):
@@ -22,7 +26,7 @@ def _ax(ax):
     return ax
 
 
-def tracking_plot(table: pd.DataFrame, *, cumulative: bool = True, ax=None):
+def tracking_plot(table: pd.DataFrame, *, cumulative: bool = True, ax: Axes | None = None) -> Axes:
     """Actual vs model repeat transactions per period (the output of ``crm.clv.tracking_table``).
 
     A dashed vertical line marks the end of the calibration period; to its right is the
@@ -58,7 +62,7 @@ def tracking_plot(table: pd.DataFrame, *, cumulative: bool = True, ax=None):
     return ax
 
 
-def conditional_expectation_plot(table: pd.DataFrame, *, ax=None):
+def conditional_expectation_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Mean holdout purchases by calibration frequency: actual vs each model
     (the output of ``crm.clv.conditional_expectation_table``)."""
     check_frame(table, required=["actual"], name="table")
@@ -79,7 +83,8 @@ def conditional_expectation_plot(table: pd.DataFrame, *, ax=None):
     return ax
 
 
-def alive_matrix_plot(model, *, T: float, max_frequency: int = 20, n_recency: int = 40, ax=None, cmap="RdYlGn"):
+def alive_matrix_plot(model: Any, *, T: float, max_frequency: int = 20, n_recency: int = 40, ax: Axes | None = None,
+                      cmap: str | Colormap = "RdYlGn") -> Axes:
     """Heatmap of P(alive) for customers of age ``T`` by frequency and recency.
 
     ``T`` and the recency axis are in the unit the model was fitted in (``model.time_unit_``).
@@ -113,7 +118,7 @@ def alive_matrix_plot(model, *, T: float, max_frequency: int = 20, n_recency: in
     return ax
 
 
-def alive_calibration_plot(table: pd.DataFrame, *, ax=None):
+def alive_calibration_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Reliability diagram of P(alive): observed share alive vs mean prediction per bin
     (the output of ``crm.clv.alive_calibration_table``); points on the diagonal are calibrated."""
     check_frame(table, required=["mean_predicted", "observed", "n_customers"], name="table")

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.container import BarContainer
 
 from crmlab.validation import require_columns
 
 __all__ = ["funnel_plot", "moments_of_truth_plot"]
 
 
-def funnel_plot(funnel: pd.DataFrame, *, by: str | None = None, value: str = "overall_conversion", ax=None,
-                **kwargs):
+def funnel_plot(funnel: pd.DataFrame, *, by: str | None = None, value: str = "overall_conversion",
+                ax: Axes | None = None,
+                **kwargs: Any) -> Axes:
     """Horizontal bars of a funnel: the share of sessions that reach each step.
 
     ``funnel`` comes from :func:`crmlab.journey.funnel`; pass the same ``by`` to get one
@@ -27,7 +32,8 @@ def funnel_plot(funnel: pd.DataFrame, *, by: str | None = None, value: str = "ov
     ax = plt.subplots(figsize=(6.5, 3.5))[1] if ax is None else ax
     sns.barplot(data=funnel, y="step", x=value, hue=by, orient="h", ax=ax, **kwargs)
     for container in ax.containers:
-        ax.bar_label(container, fmt="%.2f", fontsize=8, padding=2)
+        if isinstance(container, BarContainer):
+            ax.bar_label(container, fmt="%.2f", fontsize=8, padding=2)
     ax.set_xlabel(value.replace("_", " "))
     ax.set_ylabel("")
     if value.endswith("conversion"):
@@ -36,7 +42,7 @@ def funnel_plot(funnel: pd.DataFrame, *, by: str | None = None, value: str = "ov
     return ax
 
 
-def moments_of_truth_plot(mot: pd.DataFrame, *, value: str = "effect", ax=None, **kwargs):
+def moments_of_truth_plot(mot: pd.DataFrame, *, value: str = "effect", ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Effect of each experience with its confidence interval (a coefficient plot).
 
     ``mot`` comes from :func:`crmlab.journey.moments_of_truth`. Bars left of zero are

@@ -88,9 +88,9 @@ def stage_flow_plot(transitions: pd.DataFrame, *, ax: Axes | None = None) -> Axe
     for stage in shares.columns:
         width = shares[stage].to_numpy()
         ax.barh(y, width, left=left, color=_STAGE_COLOURS.get(stage), label=str(stage), height=0.7)
-        for yi, l, w in zip(y, left, width):
+        for yi, start, w in zip(y, left, width):
             if w >= 0.07:
-                ax.text(l + w / 2, yi, f"{w:.0%}", ha="center", va="center", fontsize=8,
+                ax.text(start + w / 2, yi, f"{w:.0%}", ha="center", va="center", fontsize=8,
                         color="white" if stage in ("loyal", "lapsed", "repeat") else "black")
         left += width
     labels = [f"{s} (n={int(totals[s])})" if is_count else str(s) for s in shares.index]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.axes import Axes
 
 from crmlab.plot._fonts import use_cjk_font
 from crmlab.plot._labels import LANGS, term_label
@@ -14,7 +17,7 @@ __all__ = ["satisfaction_loyalty_plot", "loyalty_matrix_plot"]
 _ZONE_COLOURS = {"defection": "tab:red", "indifference": "lightgrey", "affection": "tab:green"}
 
 
-def satisfaction_loyalty_plot(curve: pd.DataFrame, *, ax=None, **kwargs):
+def satisfaction_loyalty_plot(curve: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Loyalty by satisfaction level with its interval and the shaded Jones & Sasser zones.
 
     ``curve`` comes from :func:`crmlab.loyalty.satisfaction_loyalty_curve`.
@@ -39,7 +42,7 @@ def satisfaction_loyalty_plot(curve: pd.DataFrame, *, ax=None, **kwargs):
 
 
 def loyalty_matrix_plot(data: pd.DataFrame, *, attitudinal: str, behavioural: str, hue: str = "loyalty_type",
-                        ax=None, jitter: float = 0.15, random_state: int | None = 0, lang: str = "both"):
+                        ax: Axes | None = None, jitter: float = 0.15, random_state: int | None = 0, lang: str = "both") -> Axes:
     """Scatter of attitude × behaviour coloured by Dick & Basu cell, with the cut lines.
 
     ``data`` comes from :func:`crmlab.loyalty.loyalty_matrix`; points are jittered

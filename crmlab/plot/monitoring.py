@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 
 from crmlab.validation import check_fraction, require_columns
 
@@ -24,7 +28,7 @@ def _x(data: pd.DataFrame):
     return np.arange(len(data))
 
 
-def control_chart_plot(data: pd.DataFrame, *, title: str | None = None, ax=None, **kwargs):
+def control_chart_plot(data: pd.DataFrame, *, title: str | None = None, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Draw a control chart from :func:`crmlab.monitoring.control_chart`.
 
     The KPI as a line, the centre line, the control limits (a step line for a p-chart,
@@ -55,7 +59,8 @@ def control_chart_plot(data: pd.DataFrame, *, title: str | None = None, ax=None,
     return ax
 
 
-def kpi_trends_plot(data: pd.DataFrame, *, columns, ax=None, **kwargs):
+def kpi_trends_plot(data: pd.DataFrame, *, columns: str | Sequence[str],
+                    ax: Axes | Sequence[Axes] | np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
     """Small multiples of KPIs over time from :func:`crmlab.monitoring.kpi_table`.
 
     ``columns`` lists the KPIs; one panel each (``ax`` may be an array of Axes with at
@@ -82,7 +87,7 @@ def kpi_trends_plot(data: pd.DataFrame, *, columns, ax=None, **kwargs):
     return axes
 
 
-def ab_test_plot(data: pd.DataFrame, *, label: str | None = None, ax=None, **kwargs):
+def ab_test_plot(data: pd.DataFrame, *, label: str | None = None, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Difference and confidence interval of one or more :func:`crmlab.monitoring.ab_test` rows.
 
     A dot per test with its interval and a vertical line at zero: an interval that
@@ -102,8 +107,8 @@ def ab_test_plot(data: pd.DataFrame, *, label: str | None = None, ax=None, **kwa
     return ax
 
 
-def power_curve_plot(kind: str = "proportion", *, mde, baseline: float | None = None, sd: float | None = None,
-                     alpha: float = 0.05, n_max: int = 5000, target: float = 0.8, ax=None, **kwargs):
+def power_curve_plot(kind: str = "proportion", *, mde: float, baseline: float | None = None, sd: float | None = None,
+                     alpha: float = 0.05, n_max: int = 5000, target: float = 0.8, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Power against group size for one or more minimum detectable effects.
 
     One line per value in ``mde`` (from :func:`crmlab.monitoring.power`) and a dashed

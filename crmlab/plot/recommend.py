@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 
 from crmlab.validation import require_columns
 
@@ -13,7 +17,7 @@ __all__ = ["rules_scatter", "recommender_comparison_plot", "affinity_heatmap"]
 
 
 def rules_scatter(rules: pd.DataFrame, *, x: str = "support", y: str = "confidence", hue: str = "lift",
-                  label_top: int = 5, ax=None, **kwargs):
+                  label_top: int = 5, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Association rules as points (support × confidence, coloured by lift).
 
     The best rules sit top-right (common and reliable) and dark (far above chance);
@@ -35,7 +39,8 @@ def rules_scatter(rules: pd.DataFrame, *, x: str = "support", y: str = "confiden
     return ax
 
 
-def recommender_comparison_plot(table: pd.DataFrame, *, metrics=("hit_rate", "coverage"), ax=None, **kwargs):
+def recommender_comparison_plot(table: pd.DataFrame, *, metrics: Sequence[str] = ("hit_rate", "coverage"),
+                                ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Grouped bars of evaluation metrics per model.
 
     ``table`` comes from :func:`crmlab.recommend.evaluate_recommenders` (models as index).
@@ -59,7 +64,7 @@ def recommender_comparison_plot(table: pd.DataFrame, *, metrics=("hit_rate", "co
 
 
 def affinity_heatmap(affinity: pd.DataFrame, *, segment_col: str = "segment", item_col: str = "category",
-                     value: str = "affinity", ax=None, **kwargs):
+                     value: str = "affinity", ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Heatmap of segment × category affinity (1 = like the average customer).
 
     ``affinity`` comes from :func:`crmlab.recommend.segment_affinity`.

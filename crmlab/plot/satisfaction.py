@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.axes import Axes
 
 from crmlab.validation import require_columns
 
@@ -22,7 +25,7 @@ def _ax(ax):
 
 
 def importance_performance_plot(data: pd.DataFrame, *, x: str = "performance", y: str = "importance",
-                                label: str = "driver", ax=None, **kwargs):
+                                label: str = "driver", ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Importance-performance map from :func:`crmlab.satisfaction.importance_performance`.
 
     One point per attribute, cross-hairs at the cut values (``data.attrs``, else the means)
@@ -56,7 +59,7 @@ def importance_performance_plot(data: pd.DataFrame, *, x: str = "performance", y
 
 
 def gap_plot(data: pd.DataFrame, *, dimension: str = "dimension", expectation: str = "expectation",
-             perception: str = "perception", ax=None):
+             perception: str = "perception", ax: Axes | None = None) -> Axes:
     """Dumbbell chart of expectation vs perception per dimension (from :func:`gap_analysis`).
 
     >>> import crmlab as crm
@@ -77,7 +80,7 @@ def gap_plot(data: pd.DataFrame, *, dimension: str = "dimension", expectation: s
     return ax
 
 
-def nps_shares_plot(data: pd.DataFrame, *, by: str, ax=None):
+def nps_shares_plot(data: pd.DataFrame, *, by: str, ax: Axes | None = None) -> Axes:
     """Stacked bars of detractors / passives / promoters per group, with the NPS written on each.
 
     ``data`` is a table from :func:`crmlab.satisfaction.score_table` with ``metric="nps"``.

@@ -7,10 +7,14 @@ and returns the matplotlib Axes.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
+from numpy.typing import ArrayLike
 
 from crmlab.plot._fonts import use_cjk_font
 from crmlab.plot._labels import LANGS, term_label
@@ -32,7 +36,7 @@ def _ax(ax, size=(6.5, 4.5)):
 
 
 def rfm_heatmap(data: pd.DataFrame, *, x: str = "F", y: str = "R", value: str | None = None,
-                aggfunc: str = "mean", ax=None, **kwargs):
+                aggfunc: str = "mean", ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Heatmap of customers on two RFM scores (default F across, R down, best top-right).
 
     Without ``value`` each cell counts customers; with ``value`` (e.g. ``"total_spend"``) it
@@ -64,7 +68,7 @@ def rfm_heatmap(data: pd.DataFrame, *, x: str = "F", y: str = "R", value: str | 
     return ax
 
 
-def choose_k_plot(table: pd.DataFrame, *, ax=None):
+def choose_k_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Elbow (inertia, left axis) and silhouette (right axis) against the number of clusters.
 
     ``table`` comes from :func:`crmlab.segmentation.choose_k`. Look for the k where
@@ -85,7 +89,8 @@ def choose_k_plot(table: pd.DataFrame, *, ax=None):
     return ax
 
 
-def segment_profile_plot(profile: pd.DataFrame, *, columns=None, ax=None, lang: str = "both", **kwargs):
+def segment_profile_plot(profile: pd.DataFrame, *, columns: Sequence[str] | None = None, ax: Axes | None = None,
+                         lang: str = "both", **kwargs: Any) -> Axes:
     """Personas at a glance: each segment's mean relative to the average customer.
 
     Colour shows the ratio of the segment mean to the overall mean (1 = average, blue
@@ -115,7 +120,7 @@ def segment_profile_plot(profile: pd.DataFrame, *, columns=None, ax=None, lang: 
     return ax
 
 
-def segment_share_plot(profile: pd.DataFrame, *, ax=None, lang: str = "both"):
+def segment_share_plot(profile: pd.DataFrame, *, ax: Axes | None = None, lang: str = "both") -> Axes:
     """Share of customers and share of value of each segment, side by side.
 
     ``profile`` comes from :func:`crmlab.segmentation.profile_segments` with
@@ -150,7 +155,8 @@ def segment_share_plot(profile: pd.DataFrame, *, ax=None, lang: str = "both"):
     return ax
 
 
-def lorenz_plot(data, *, value: str | None = None, top: float = 0.2, label: str | None = None, ax=None, **kwargs):
+def lorenz_plot(data: pd.DataFrame | ArrayLike, *, value: str | None = None, top: float = 0.2,
+                label: str | None = None, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Lorenz curve of customer value with the Gini coefficient and the top-``top`` share marked.
 
     ``data`` is a sequence of values, or a DataFrame with the column ``value``. The gap
@@ -190,8 +196,9 @@ def lorenz_plot(data, *, value: str | None = None, top: float = 0.2, label: str 
     return ax
 
 
-def pyramid_plot(pyramid: pd.DataFrame, *, ax=None, colors=("tab:red", "tab:orange", "tab:grey"),
-                 lang: str = "both"):
+def pyramid_plot(pyramid: pd.DataFrame, *, ax: Axes | None = None,
+                 colors: Sequence[str] = ("tab:red", "tab:orange", "tab:grey"),
+                 lang: str = "both") -> Axes:
     """The customer pyramid: one centred bar per tier, key customers on top.
 
     Bar width is the tier's share of customers; the label gives its share of value (and

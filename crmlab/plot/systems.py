@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.axes import Axes
 
 __all__ = ["decision_matrix_chart"]
 
 
-def decision_matrix_chart(matrix: pd.DataFrame, *, ax=None, **kwargs):
+def decision_matrix_chart(matrix: pd.DataFrame, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Stacked bars of each vendor's weighted score by criterion (:func:`crmlab.systems.decision_matrix`).
 
     Examples
