@@ -159,7 +159,8 @@ def clv_12m(answer, data=None) -> None:
           builds_on="exercise 3 (bgnbd_params)",
           hint="Spend per purchase comes from a Gamma-Gamma model fitted on repeat buyers only; the CLV of every "
                "customer combines it with the BG/NBD purchases over 12 months, discounted, and keeps her margin "
-               "rate of it — notebook 08, sections 7 and 8.")
+               "rate of it — notebook 08, section 7 (客户生命周期价值计算) and notebook 08, section 8 "
+               "(各细分群体的存活概率与 CLV).")
     passed("clv_12m")
 
 
