@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from crmlab.time import DateLike
 from crmlab.validation import (
     check_array,
     check_choice,
@@ -706,9 +707,10 @@ def customer_pyramid(values: ArrayLike, *, cost_to_serve: ArrayLike | None = Non
                   *([c for c in ("cost_to_serve", "net_value", "net_value_share") if c in table]), "advice"]]
 
 
-def cost_to_serve(transactions: pd.DataFrame, interactions: pd.DataFrame | None = None, *, customers=None,
-                  contact_cost: float = 25.0, order_cost: float = 0.0, observation_start=None,
-                  observation_end=None, customer_col: str = "customer_id", date_col: str = "date") -> pd.Series:
+def cost_to_serve(transactions: pd.DataFrame, interactions: pd.DataFrame | None = None, *,
+                  customers: ArrayLike | None = None, contact_cost: float = 25.0, order_cost: float = 0.0,
+                  observation_start: DateLike | None = None, observation_end: DateLike | None = None,
+                  customer_col: str = "customer_id", date_col: str = "date") -> pd.Series:
     """Cost of serving each customer over a window (服务成本): orders handled and service contacts.
 
     .. math:: \\text{cost}_i = c_{\\text{order}}\\, n^{\\text{orders}}_i + c_{\\text{contact}}\\, n^{\\text{contacts}}_i
@@ -789,8 +791,8 @@ def cost_to_serve(transactions: pd.DataFrame, interactions: pd.DataFrame | None 
 
 
 
-def tenure_adjusted_value(values, signup_dates, *, observation_start, observation_end,
-                          min_share: float = 0.5) -> pd.Series:
+def tenure_adjusted_value(values: pd.Series, signup_dates: pd.Series, *, observation_start: DateLike,
+                          observation_end: DateLike, min_share: float = 0.5) -> pd.Series:
     """Values of a window scaled to the whole window for customers who joined during it (年化客户价值).
 
     A customer who signed up in October has had a quarter of a calendar year to spend; ranking

@@ -11,12 +11,16 @@ Chapters 08, 11 and 19 pass that rate to
 from __future__ import annotations
 
 from numbers import Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from crmlab.time import DateLike
 from crmlab.validation import check_frame, check_transactions
+
+if TYPE_CHECKING:
+    from crmlab.data.container import CRMData
 
 __all__ = ["margin_rate"]
 
@@ -36,8 +40,9 @@ def _cost_share(value: Any, data: Any) -> float:
     return float(value)
 
 
-def margin_rate(data, *, cost_share: float | None = None, observation_end=None, customer_col: str = "customer_id",
-                date_col: str = "date", amount_col: str = "amount", discount_col: str = "discount") -> pd.Series:
+def margin_rate(data: CRMData | pd.DataFrame, *, cost_share: float | None = None,
+                observation_end: DateLike | None = None, customer_col: str = "customer_id", date_col: str = "date",
+                amount_col: str = "amount", discount_col: str = "discount") -> pd.Series:
     """Each customer's gross margin rate: her margin over her revenue.
 
     An order's undiscounted price is what was paid plus the discount; the cost of goods is
