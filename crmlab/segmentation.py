@@ -120,15 +120,17 @@ def rfm_scores(
 
 
 #: The eight classes of the high/low R × F × M scheme: (R high, F high, M high) -> (English, 中文).
+#: 挽留 keeps a customer before she leaves (R and F low: "at-risk"); winning back one who has
+#: left is 挽回 (chapter 11).
 EIGHT_CLASS_SEGMENTS = {
     (True, True, True): ("important value", "重要价值客户"),
     (True, False, True): ("important development", "重要发展客户"),
     (False, True, True): ("important retention", "重要保持客户"),
-    (False, False, True): ("important win-back", "重要挽留客户"),
+    (False, False, True): ("important at-risk", "重要挽留客户"),
     (True, True, False): ("general value", "一般价值客户"),
     (True, False, False): ("general development", "一般发展客户"),
     (False, True, False): ("general retention", "一般保持客户"),
-    (False, False, False): ("general win-back", "一般挽留客户"),
+    (False, False, False): ("general at-risk", "一般挽留客户"),
 }
 
 #: Named segments on the R × F score grid (scores 1–5; rows R, columns F).
@@ -145,7 +147,7 @@ RFM_GRID = pd.DataFrame(
 )
 _GRID_ZH = {
     "champions": "冠军客户", "loyal": "忠诚客户", "potential loyalist": "潜在忠诚客户", "new": "新客户",
-    "needs attention": "需关注客户", "about to sleep": "即将沉睡客户", "at risk": "风险客户",
+    "needs attention": "需关注客户", "about to sleep": "即将沉睡客户", "at risk": "流失风险客户",
     "can't lose them": "不能失去的客户", "hibernating": "沉睡客户", "lost": "流失客户",
 }
 

@@ -43,12 +43,26 @@ def test_summary_and_model_checks(data, summary):
 def test_value_checks(data, summary):
     bg = crm.clv.BetaGeoModel().fit(summary)
     gg = crm.clv.GammaGammaModel().fit(summary[summary["frequency"] > 0])
-    value = crm.clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, discount_rate=0.01)
-    ex08.clv_12m(value, data)
-    with pytest.raises(AssertionError):
-        ex08.clv_12m(crm.clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, discount_rate=0.0), data)
+    # each customer's margin rate, by hand: cost of goods = cost_share of the undiscounted price
+    tx, share = data.transactions, data.config.b2b.cost_share
+    order_margin = tx["amount"] - share * (tx["amount"] + tx["discount"])
+    rate = (order_margin.groupby(tx["customer_id"]).sum() / tx.groupby("customer_id")["amount"].sum()
+            ).reindex(summary.index)
+
+    def value(**kwargs):
+        return crm.clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, **kwargs)
+    ex08.clv_12m(value(discount_rate=0.01, margin=rate), data)
+    with pytest.raises(AssertionError, match="revenue, not margin"):
+        ex08.clv_12m(value(discount_rate=0.01), data)
+    with pytest.raises(AssertionError, match="one margin to everybody"):
+        ex08.clv_12m(value(discount_rate=0.01, margin=float(order_margin.sum() / tx["amount"].sum())), data)
+    with pytest.raises(AssertionError, match="not discounted"):
+        ex08.clv_12m(value(discount_rate=0.0, margin=rate), data)
+    with pytest.raises(AssertionError):  # a flat 30 % assumed margin is not the company's
+        ex08.clv_12m(value(discount_rate=0.01, margin=0.3), data)
     with pytest.raises(AssertionError):  # six months instead of twelve
-        ex08.clv_12m(crm.clv.customer_lifetime_value(bg, gg, summary, horizon_months=6, discount_rate=0.01), data)
+        ex08.clv_12m(crm.clv.customer_lifetime_value(bg, gg, summary, horizon_months=6, discount_rate=0.01,
+                                                     margin=rate), data)
 
 
 def test_holdout_and_segment_checks(data, summary):

@@ -105,6 +105,6 @@ def test_segment_share_plot_bars_are_the_profile_shares():
     assert [b.get_width() for b in bars if b.get_facecolor()[:3] == red] == pytest.approx([0.0, 0.1, 0.9])
     assert [b.get_width() for b in bars if b.get_facecolor()[:3] == grey] == pytest.approx([0.2, 0.6, 0.2])
     assert [t.get_text() for t in ax.get_yticklabels()] == [
-        "cluster x", "一般挽留客户 general win-back", "重要价值客户 important value"]
+        "cluster x", "一般挽留客户 general at-risk", "重要价值客户 important value"]
     with pytest.raises(ValueError, match="has no column 'value_share'"):
         crm.plot.segment_share_plot(pd.DataFrame({"share": [1.0]}))

@@ -103,6 +103,17 @@ def test_eight_class_segments_cover_every_combination():
     assert lookup[(1, 5, 1)] == "一般保持客户"
     assert lookup[(1, 1, 1)] == "一般挽留客户"
     assert set(seg["segment"]) == {e for e, _ in EIGHT_CLASS_SEGMENTS.values()}
+    # 挽留 keeps customers before they leave; win-back (挽回) is for those who have left
+    english = dict(zip(seg["segment_zh"], seg["segment"]))
+    assert english["重要挽留客户"] == "important at-risk" and english["一般挽留客户"] == "general at-risk"
+    assert not any("win" in e for e in english.values())
+
+
+def test_grid_at_risk_is_a_churn_risk():
+    # 风险客户 alone reads as credit or fraud risk; the grid's "at risk" is a churn risk
+    scores = pd.DataFrame({"R": [2], "F": [3], "M": [3]})
+    seg = rfm_segments(scores, scheme="grid")
+    assert seg["segment"].iloc[0] == "at risk" and seg["segment_zh"].iloc[0] == "流失风险客户"
 
 
 def test_eight_class_default_threshold_is_the_mean_score():

@@ -125,23 +125,42 @@ def holdout_errors(answer, data=None) -> None:
     passed("holdout_errors")
 
 
+def _overall_margin(data) -> float:
+    """The company's margin on all spend: one rate for every customer (a mistake in exercise 6)."""
+    tx = data.transactions
+    return float(clv.margin_rate(tx.assign(customer_id=0), cost_share=data.config.b2b.cost_share).iloc[0])
+
+
 def clv_12m(answer, data=None) -> None:
-    """12-month CLV per customer (BG/NBD + Gamma-Gamma on repeat buyers, 1% monthly discount)."""
+    """12-month CLV per customer: discounted margin (BG/NBD + Gamma-Gamma on repeat buyers, 1% monthly
+    discount, each customer's margin rate from :func:`crmlab.clv.margin_rate`)."""
     data = resolve_data(data)
     summary = _summary(data)
     bg = clv.BetaGeoModel().fit(summary)
     gg = clv.GammaGammaModel().fit(summary[summary["frequency"] > 0])
-    expected = clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, discount_rate=0.01)
+    margin = clv.margin_rate(data).reindex(summary.index)
+
+    def value(**kwargs):
+        return clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, **kwargs)
+    expected = value(discount_rate=0.01, margin=margin)
     assert isinstance(expected, pd.Series)
     judge(assert_series_matches, answer, expected, rtol=1e-4, atol=1e-6, what="your CLV",
-          mistakes=[("your CLV is not discounted: use the 1% monthly discount rate.",
-                     lambda: clv.customer_lifetime_value(bg, gg, summary, horizon_months=12, discount_rate=0.0)),
+          mistakes=[("you used revenue, not margin: CLV keeps each customer's margin rate of what she spends "
+                     "(crm.clv.margin_rate).", lambda: value(discount_rate=0.01)),
+                    ("your CLV applies one margin to everybody: customers who buy on discount earn a lower margin "
+                     "rate; give each customer her own.",
+                     lambda: value(discount_rate=0.01, margin=_overall_margin(data))),
+                    ("your CLV is not discounted: use the 1% monthly discount rate.",
+                     lambda: value(discount_rate=0.0, margin=margin)),
+                    ("your CLV is revenue and not discounted: keep the margin and discount 1% a month.",
+                     lambda: value(discount_rate=0.0)),
                     ("your CLV covers only the repeat buyers: give every customer of the summary a value.",
                      lambda: expected[summary["frequency"] > 0])],
           builds_on="exercise 3 (bgnbd_params)",
           hint="Spend per purchase comes from a Gamma-Gamma model fitted on repeat buyers only; the CLV of every "
-               "customer combines it with the BG/NBD purchases over 12 months, discounted — notebook 08, "
-               "sections 6 and 7.")
+               "customer combines it with the BG/NBD purchases over 12 months, discounted, and keeps her margin "
+               "rate of it — notebook 08, section 7 (客户生命周期价值计算) and notebook 08, section 8 "
+               "(各细分群体的存活概率与 CLV).")
     passed("clv_12m")
 
 

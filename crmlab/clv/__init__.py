@@ -8,7 +8,8 @@ Transaction models (fit a per-customer summary of frequency, recency and T):
 
 Spend and contractual retention: :class:`GammaGammaModel`, :class:`ShiftedBetaGeometricModel` (sBG).
 
-Value: :func:`customer_lifetime_value` (discounted, with an interval), :func:`simple_clv`.
+Value: :func:`customer_lifetime_value` (discounted, with an interval), :func:`simple_clv`;
+the company's margin per customer: :func:`margin_rate` (CLV is margin, not revenue).
 Evaluation against a holdout period: :mod:`crmlab.clv.evaluation`.
 
 The models are scikit-learn estimators and record the time unit of the summary they were
@@ -28,6 +29,7 @@ from crmlab.clv.beta_geo import BetaGeoModel
 from crmlab.clv.bgbb import BetaGeoBetaBinomModel
 from crmlab.clv.evaluation import *  # noqa: F401,F403
 from crmlab.clv.gamma_gamma import GammaGammaModel
+from crmlab.clv.margin import margin_rate
 from crmlab.clv.modified_beta_geo import ModifiedBetaGeoModel
 from crmlab.clv.pareto_nbd import ParetoNBDModel
 from crmlab.clv.sbg import ShiftedBetaGeometricModel
@@ -36,5 +38,5 @@ from crmlab.clv.value import customer_lifetime_value, simple_clv
 __all__ = [
     "BetaGeoModel", "ParetoNBDModel", "ModifiedBetaGeoModel", "BetaGeoBetaBinomModel",
     "GammaGammaModel", "ShiftedBetaGeometricModel", "customer_lifetime_value", "simple_clv",
-    "ConvergenceWarning", "ConvergenceError", "evaluation", *evaluation.__all__,
+    "margin_rate", "ConvergenceWarning", "ConvergenceError", "evaluation", *evaluation.__all__,
 ]

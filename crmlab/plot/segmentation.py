@@ -136,7 +136,7 @@ def segment_share_plot(profile: pd.DataFrame, *, ax: Axes | None = None, lang: s
     >>> names = ["重要价值客户", "一般挽留客户", "一般挽留客户", "一般挽留客户"]
     >>> prof = profile_segments(f, names, value_col="monetary")
     >>> [t.get_text() for t in segment_share_plot(prof).get_yticklabels()]
-    ['一般挽留客户 general win-back', '重要价值客户 important value']
+    ['一般挽留客户 general at-risk', '重要价值客户 important value']
     """
     check_choice(lang, LANGS, name="lang")
     profile = check_frame(profile, required=["share", "value_share"], numeric=["share", "value_share"],

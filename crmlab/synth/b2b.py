@@ -97,7 +97,8 @@ class B2BConfig:
     effect_competition: float = -0.9
     #: mean days spent in each stage before moving on (exponential)
     stage_days: tuple = (12.0, 20.0, 18.0, 15.0)
-    #: list-price margin: the company's cost floor is this share of list price
+    #: list-price margin: the company's cost floor is this share of list price; it is also the cost
+    #: of goods of the consumer orders (of amount + discount), the margin of crm.clv.margin_rate
     cost_share: float = 0.62
     #: the account's reservation price as a share of list ~ Normal(mean, sd)
     reservation_mean: float = 0.95
