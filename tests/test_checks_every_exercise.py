@@ -324,7 +324,10 @@ MISTAKES: dict[tuple[str, str], list[tuple]] = {
         lambda t: pd.concat([pd.DataFrame({"product_id": [1], "similarity": [1.0]}), t.iloc[:4]])), "product 1 itself")],
     ("12", "holdout_comparison"): [(lambda ns: 100 * ns["comparison"][["hit_rate", "coverage"]], "percentages")],
     ("12", "segment_category_affinity"): [(lambda ns: ns["affinity"].assign(affinity=ns["affinity"]["share"]),
-                                           "share of lines")],
+                                           "share of lines"),
+                                          (lambda ns: crm.recommend.segment_affinity(
+                                              ns["lines"], ns["data"].truth[["customer_id", "segment"]]),
+                                           "latent segments")],
     ("13", "channel_funnel"): [(lambda ns: crm.journey.funnel(ns["data"].touchpoints, by="channel", strict=False),
                                 "strict funnel")],
     ("13", "cart_abandonment_rate"): [(lambda ns: 100 * ns["abandonment"], "percentage"),

@@ -362,10 +362,24 @@ def test_exercise_checks_accept_reference_and_reject_wrong(company, lines, capsy
     ex12.holdout_comparison(R.evaluate_recommenders(models, train, test, k=10), company)
     with pytest.raises(AssertionError, match="hit_rate"):
         ex12.holdout_comparison(R.evaluate_recommenders(models, train, test, k=5), company)
-    aff = R.segment_affinity(lines, company.truth[["customer_id", "segment"]])
+    # the observable segmentation: chapter 02's four k-means personas of the repeat buyers
+    f = crm.features.customer_features(company.transactions, observation_end=company.observation_end,
+                                       discount_col="discount", order_lines=company.order_lines,
+                                       products=company.products)
+    active = f[f["n_orders"] >= 3]
+    X = active[["recency_days", "orders_per_month", "mean_order_value", "discount_share"]
+               + [c for c in active.columns if c.startswith("share_")]]
+    personas = crm.segmentation.cluster_segments(X, 4).rename("segment")
+    aff = R.segment_affinity(lines[lines["customer_id"].isin(personas.index)], personas.reset_index())
     ex12.segment_category_affinity(aff.pivot(index="segment", columns="category", values="affinity"), company)
-    with pytest.raises(AssertionError, match="affinity"):
+    with pytest.raises(AssertionError, match="affinity divides"):
         ex12.segment_category_affinity(aff.assign(affinity=aff["share"]), company)
+    with pytest.raises(AssertionError, match="latent segments"):
+        ex12.segment_category_affinity(R.segment_affinity(lines, company.truth[["customer_id", "segment"]]), company)
+    # every persona's two favourite categories are one complementary pair of the simulator
+    grid = aff.pivot(index="segment", columns="category", values="affinity")
+    top_two = {frozenset(row.nlargest(2).index) for _, row in grid.iterrows()}
+    assert top_two == {frozenset(p) for p in crm.synth.config.COMPLEMENTS.items()}
     assert capsys.readouterr().out.count("correct") == 5
 
 

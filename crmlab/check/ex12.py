@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from crmlab import recommend
+from crmlab import recommend, segmentation
+from crmlab.check import ex02
 from crmlab.check.compare import (
     assert_frame_matches,
     assert_same_set,
@@ -108,19 +109,37 @@ def holdout_comparison(answer, data=None) -> None:
     passed("holdout_comparison")
 
 
+def _persona_segments(data) -> pd.DataFrame:
+    """The four behavioural personas of chapter 02 (customers with at least 3 orders), as
+    ``customer_id``, ``segment``: the observable segmentation of exercise 5."""
+    personas = segmentation.cluster_segments(ex02._persona_features(data), 4)
+    return personas.rename("segment").rename_axis("customer_id").reset_index()
+
+
 def segment_category_affinity(answer, data=None) -> None:
-    """Affinity of each latent segment (``data.truth``) for each category."""
+    """Affinity of each chapter-02 persona (k-means, k = 4, customers with at least 3 orders)
+    for each category, on those customers' purchase lines."""
     data = resolve_data(data)
-    full = recommend.segment_affinity(_lines(data), data.truth[["customer_id", "segment"]])
+    lines = _lines(data)
+    personas = _persona_segments(data)
+    full = recommend.segment_affinity(lines[lines["customer_id"].isin(personas["customer_id"])], personas)
     expected = full[["segment", "category", "affinity"]]
     shares = full.assign(affinity=full["share"])[["segment", "category", "affinity"]]
+
+    def latent():
+        truth = recommend.segment_affinity(lines, data.truth[["customer_id", "segment"]])
+        return truth[["segment", "category", "affinity"]]
+
     if isinstance(answer, pd.DataFrame) and "segment" not in answer.columns and answer.index.name == "segment" \
             and "affinity" not in answer.columns:
         # a wide segment x category table: turn it into one row per pair
         answer = answer.stack().rename("affinity").reset_index()
     judge(assert_frame_matches, answer, expected, key=["segment", "category"], what="your affinity table",
-          mistakes=[("your values are the segment's share of lines in each category: affinity divides that by the "
+          mistakes=[("your segments are the simulator's latent segments (data.truth), which no company can "
+                     "observe: segment customers by their behaviour, as in chapter 02.", latent),
+                    ("your values are the segment's share of lines in each category: affinity divides that by the "
                      "share of all lines in the category.", shares)],
-          hint="Affinity = the segment's share of lines in the category over the share of all lines in the "
-               "category (1 = no preference) — notebook 12, section 3 (细分定制化).")
+          hint="Segment the repeat buyers into the behavioural personas of chapter 02, then divide each persona's "
+               "share of lines in a category by the share of all their lines in the category (1 = no "
+               "preference) — notebook 12, section 3 (细分定制化).")
     passed("segment_category_affinity")
