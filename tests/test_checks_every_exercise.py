@@ -179,6 +179,15 @@ def _profit_of_everyone(ns):
                                     value=ns["value"], cost=ns["data"].config.offer_cost)
 
 
+def _flat_margin_list(ns):
+    """Exercise 11.4 with one 50 % margin for every customer instead of each one's own rate."""
+    table, pred = ns["table"], ns["pred"]
+    value = table["total_spend"] / np.maximum(table["tenure_days"], 90) * 365 * 0.5
+    tier = crm.segmentation.pyramid_tiers(value).astype(str)
+    plan = crm.uplift.target_customers(pd.DataFrame({"value": value, "uplift": pred, "tier": tier}),
+                                       value="value", uplift="uplift", tier="tier", cost=ns["data"].config.offer_cost)
+    return plan.index[plan["contact"]]
+
 MISTAKES: dict[tuple[str, str], list[tuple]] = {
     ("01", "orders_per_customer"): [(lambda ns: ns["data"].transactions.groupby("customer_id").size(),
                                      "leave out the customers with none")],
@@ -306,7 +315,8 @@ MISTAKES: dict[tuple[str, str], list[tuple]] = {
     ("11", "predicted_uplift"): [(lambda ns: -ns["pred"], "control minus treated")],
     ("11", "qini"): [(lambda ns: crm.uplift.qini_coefficient(ns["table"]["retained"], ns["table"]["treated"],
                                                              -ns["pred"]), "lowest uplift first")],
-    ("11", "contact_list"): [(lambda ns: ns["table"].index[ns["pred"] > 0], "positive predicted uplift")],
+    ("11", "contact_list"): [(lambda ns: ns["table"].index[ns["pred"] > 0], "positive predicted uplift"),
+                             (_flat_margin_list, "one margin for everybody")],
     ("11", "true_profit"): [(_profit_of_everyone, "contacting everyone"),
                             (lambda ns: crm.uplift.policy_profit(ns["table"].index.isin(ns["contacted"]),
                                                                  true_uplift=ns["true_u"], value=ns["value"], cost=0.0),

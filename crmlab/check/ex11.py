@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from crmlab import segmentation, uplift
+from crmlab import clv, segmentation, uplift
 from crmlab.check.compare import (
     assert_same_set,
     assert_scalar_close,
@@ -29,7 +29,7 @@ from crmlab.check.compare import (
 )
 
 __all__ = [
-    "HORIZON_DAYS", "ACTIVE_DAYS", "FEATURES", "MARGIN", "uplift_model",
+    "HORIZON_DAYS", "ACTIVE_DAYS", "FEATURES", "uplift_model",
     "average_effect", "predicted_uplift", "qini", "contact_list", "true_profit", "normalised_qini",
 ]
 
@@ -40,8 +40,8 @@ ACTIVE_DAYS = 365
 FEATURES = ["recency_days", "n_orders", "n_orders_last_90d", "spend_last_90d", "tenure_days",
             "mean_order_value", "visits_last_90d", "discount_share"]
 """Features of the uplift model."""
-MARGIN = 0.5
-"""Value at risk = a year of spend (annualised, at least 90 days of tenure) x MARGIN."""
+# Value at risk = a year of spend (annualised, at least 90 days of tenure) x the customer's own
+# margin rate up to the day before the campaign (crm.clv.margin_rate, the course's one margin).
 
 
 def uplift_model():
@@ -79,16 +79,22 @@ def _uplift(data, tab) -> pd.Series:
     return pred.copy()
 
 
-def _value(tab) -> pd.Series:
-    return tab["total_spend"] / np.maximum(tab["tenure_days"], 90) * 365 * MARGIN
+def _annual_spend(tab) -> pd.Series:
+    return tab["total_spend"] / np.maximum(tab["tenure_days"], 90) * 365
+
+
+def _value(data, tab) -> pd.Series:
+    cutoff = data.campaigns["campaign_date"].min().normalize() - pd.Timedelta(days=1)
+    margin = clv.margin_rate(data, observation_end=cutoff).reindex(tab.index)
+    return _annual_spend(tab) * margin
 
 
 def _cost(data) -> float:
     return float(data.config.offer_cost) if data.config is not None else 20.0
 
 
-def _plan(data, tab, pred: pd.Series | None = None) -> pd.DataFrame:
-    value = _value(tab)
+def _plan(data, tab, pred: pd.Series | None = None, value: pd.Series | None = None) -> pd.DataFrame:
+    value = _value(data, tab) if value is None else value
     tier = segmentation.pyramid_tiers(value).astype(str)
     frame = pd.DataFrame({"value": value, "uplift": _uplift(data, tab) if pred is None else pred, "tier": tier})
     return uplift.target_customers(frame, value="value", uplift="uplift", tier="tier", cost=_cost(data))
@@ -159,7 +165,10 @@ def contact_list(answer: Any, data: Any = None) -> None:
                      "(value × uplift) must pay for the offer, with the tier's hurdle.", lambda: tab.index[pred > 0]),
                     ("your list ignores the tiers: a customer is contacted when the gain reaches the hurdle of "
                      "their tier times the offer cost, not the cost alone.",
-                     lambda: tab.index[value * pred >= _cost(data)])],
+                     lambda: tab.index[value * pred >= _cost(data)]),
+                    ("your value at risk uses one margin for everybody: each customer's margin is her own rate "
+                     "(notebook 08, section 8).",
+                     lambda: (lambda p: p.index[p["contact"]])(_plan(data, tab, pred, _annual_spend(tab) * 0.5)))],
           builds_on="exercise 2 (predicted_uplift)",
           hint="Contact a customer when the expected gain (value at risk × predicted uplift) reaches their tier's "
                "hurdle times the offer cost — notebook 11, section 5 (按期望利润选择、分级挽留).")
@@ -187,7 +196,7 @@ def true_profit(answer: Any, data: Any = None, contacted: Any = None) -> None:
                  f"{sorted(unknown, key=repr)[0]!r}.", "Fix exercise 4 (contact_list) first.")
         contact = tab.index.isin(list(ids))
     truth = data.truth.set_index("customer_id").loc[tab.index, "true_uplift"]
-    value = _value(tab)
+    value = _value(data, tab)
     expected = uplift.policy_profit(contact, true_uplift=truth, value=value, cost=_cost(data))
     pred = functools.cache(lambda: _uplift(data, tab))
     judge(assert_scalar_close, answer, expected, rtol=1e-4, what="the profit of your contact list",
