@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from crmlab.course import sandbox
 from crmlab.course.sandbox import _UID_BASE, SlotLease
 
 
@@ -50,6 +51,17 @@ def test_a_slot_whose_uid_still_runs_a_process_is_skipped(tmp_path):
         proc.wait()
 
 
-def test_asking_for_more_slots_than_exist_is_a_clear_error(tmp_path):
-    with pytest.raises(RuntimeError, match="fewer jobs"):
-        SlotLease(10_000, lock_dir=tmp_path)
+def test_no_free_slot_is_a_clear_error_and_holds_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "_UID_SLOTS", 3)
+    monkeypatch.setattr(sandbox, "_uids_in_use", set)
+    with SlotLease(2, lock_dir=tmp_path) as other:
+        with pytest.raises(RuntimeError, match="only 1 of 2 sandbox slots are free"):
+            SlotLease(2, lock_dir=tmp_path)
+        with SlotLease(1, lock_dir=tmp_path) as last:  # the failed lease released what it had taken
+            assert last.slots == sorted(set(range(3)) - set(other.slots))
+
+
+@pytest.mark.parametrize("n", [0, -1, 1.5, True, 10_000])
+def test_a_number_of_slots_out_of_range_is_refused(tmp_path, n):
+    with pytest.raises(ValueError, match="fewer jobs"):
+        SlotLease(n, lock_dir=tmp_path)

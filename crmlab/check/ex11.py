@@ -158,6 +158,11 @@ def contact_list(answer: Any, data: Any = None) -> None:
     tab = _table(data)
     plan = _plan(data, tab)
     value, pred = plan["value"], plan["uplift"]
+
+    def flat_margin_list() -> pd.Index:
+        flat = _plan(data, tab, pred, _annual_spend(tab) * 0.5)
+        return flat.index[flat["contact"]]
+
     if isinstance(answer, pd.Series) and answer.dtype == bool:
         answer = answer.index[answer.to_numpy()]
     judge(assert_same_set, answer, plan.index[plan["contact"]], what="your contact list",
@@ -167,8 +172,7 @@ def contact_list(answer: Any, data: Any = None) -> None:
                      "their tier times the offer cost, not the cost alone.",
                      lambda: tab.index[value * pred >= _cost(data)]),
                     ("your value at risk uses one margin for everybody: each customer's margin is her own rate "
-                     "(notebook 08, section 8).",
-                     lambda: (lambda p: p.index[p["contact"]])(_plan(data, tab, pred, _annual_spend(tab) * 0.5)))],
+                     "(notebook 08, section 8).", flat_margin_list)],
           builds_on="exercise 2 (predicted_uplift)",
           hint="Contact a customer when the expected gain (value at risk × predicted uplift) reaches their tier's "
                "hurdle times the offer cost — notebook 11, section 5 (按期望利润选择、分级挽留).")

@@ -111,24 +111,31 @@ class SlotLease:
         import fcntl
         import tempfile
 
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= _UID_SLOTS:
+            raise ValueError(f"n must be a whole number of sandbox slots from 1 to {_UID_SLOTS}, got {n!r}: "
+                             "grade with fewer jobs")
         folder = Path(lock_dir) if lock_dir is not None else Path(tempfile.gettempdir()) / "crmlab-grade-slots"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         busy = _uids_in_use()
         self.slots: list[int] = []
         self._files = []
-        for slot in range(_UID_SLOTS):
-            if len(self.slots) == n:
-                break
-            if _UID_BASE + slot in busy:
-                continue
-            f = open(folder / f"slot-{slot}.lock", "a+b")
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                f.close()
-                continue
-            self.slots.append(slot)
-            self._files.append(f)
+        try:
+            for slot in range(_UID_SLOTS):
+                if len(self.slots) == n:
+                    break
+                if _UID_BASE + slot in busy:
+                    continue
+                f = open(folder / f"slot-{slot}.lock", "a+b")
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    f.close()
+                    continue
+                self.slots.append(slot)
+                self._files.append(f)
+        except BaseException:
+            self.close()
+            raise
         if len(self.slots) < n:
             self.close()
             raise RuntimeError(f"only {len(self.slots)} of {n} sandbox slots are free on this machine: "
